@@ -1,0 +1,3 @@
+from ordergate.cli import main
+
+main()

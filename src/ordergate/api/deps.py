@@ -1,0 +1,28 @@
+"""Request dependencies shared by the /v1 routers and the dialects."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from ordergate.db import Database
+from ordergate.settings import Settings
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+# Routes open their transaction with ``async with db.write() as conn`` *after* the body has
+# been parsed and validated: on SQLite there is one writer, and holding it while validating
+# would serialise validation too. The block commits before the response is sent, so a 2xx
+# always means the change is durable.
+Db = Annotated[Database, Depends(get_db)]
+AppSettings = Annotated[Settings, Depends(get_settings)]

@@ -1,0 +1,261 @@
+"""``/v1/orders``: the canonical order routes. Thin: parse, call the service, render."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import orjson
+from fastapi import APIRouter, Header, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from ordergate.api.deps import AppSettings, Db
+from ordergate.api.openapi import body_schema, problems
+from ordergate.errors import FieldError, ValidationFailed
+from ordergate.orders import service as orders
+from ordergate.orders.lifecycle import Status
+from ordergate.orders.model import OrderOut, validate_order
+from ordergate.orders.service import IfMatch
+from ordergate.orders.store import ListFilter, StoredOrder
+from ordergate.tenancy.auth import OrdersRead, OrdersWrite
+from ordergate.web import json_response, parameter_error, read_json
+
+router = APIRouter(prefix="/v1/orders", tags=["orders"])
+
+MERGE_PATCH = "application/merge-patch+json"
+
+
+def _order_response(order: StoredOrder, status_code: int = 200, **headers: str) -> Response:
+    return json_response(order.render(), status_code, {"ETag": f'"{order.version}"', **headers})
+
+
+def _if_match(value: str | None) -> IfMatch:
+    if value is None:
+        return None
+    value = value.strip()
+    if value == "*":
+        return "*"
+    value = value.removeprefix("W/").strip('"')
+    # An If-Match that cannot name any version can never match: the precondition fails.
+    return int(value) if value.isdigit() else -1
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Create an order",
+    description=(
+        "201 with the new order. The same `order_ref` with the same content again: 200 with "
+        "the stored order (a safe retry). The same `order_ref` with different content: 409 "
+        "naming the existing id and the JSON pointers that differ. `?dry_run=true` only "
+        "validates."
+    ),
+    openapi_extra=body_schema("Order"),
+    responses={200: {"model": OrderOut}, 201: {"model": OrderOut}, **problems(409, 413, 415, 422)},
+)
+async def create_order(
+    request: Request,
+    principal: OrdersWrite,
+    db: Db,
+    settings: AppSettings,
+    dry_run: Annotated[bool, Query(description="Validate only; store nothing")] = False,
+) -> Response:
+    # Hot path: the body is parsed once (exact decimals) and validated once; the response is
+    # encoded once with orjson.
+    body, raw = await read_json(request, settings.max_body_bytes)
+    order = validate_order(raw)
+    if dry_run:
+        return json_response({"valid": True})
+    async with db.write() as conn:
+        result = await orders.create(conn, principal, order, raw_body=body)
+    if result.outcome == "created":
+        return _order_response(result.order, 201, Location=f"/v1/orders/{result.order.id}")
+    return _order_response(result.order)
+
+
+@router.put(
+    "/by-ref/{order_ref}",
+    summary="Create or replace the order with this order_ref",
+    description=(
+        '201 created, 200 replaced, 200 unchanged (same version). `If-Match: "<version>"` '
+        "answers 412 when the order has changed since."
+    ),
+    openapi_extra=body_schema("Order"),
+    responses={
+        200: {"model": OrderOut},
+        201: {"model": OrderOut},
+        **problems(409, 412, 413, 415, 422),
+    },
+)
+async def put_order(
+    order_ref: str,
+    request: Request,
+    principal: OrdersWrite,
+    db: Db,
+    settings: AppSettings,
+    if_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    body, raw = await read_json(request, settings.max_body_bytes)
+    if isinstance(raw, dict):
+        if "order_ref" not in raw:
+            raw["order_ref"] = order_ref
+        elif raw["order_ref"] != order_ref:
+            raise ValidationFailed(
+                [FieldError("/order_ref", "mismatch", "Must equal the order_ref in the path")]
+            )
+    order = validate_order(raw)
+    async with db.write() as conn:
+        result = await orders.put(
+            conn, principal, order, raw_body=body, if_match=_if_match(if_match)
+        )
+    if result.outcome == "created":
+        return _order_response(result.order, 201, Location=f"/v1/orders/{result.order.id}")
+    return _order_response(result.order)
+
+
+@router.get(
+    "/by-ref/{order_ref}",
+    summary="Get an order by its order_ref",
+    responses={200: {"model": OrderOut}, **problems(404)},
+)
+async def get_order_by_ref(order_ref: str, principal: OrdersRead, db: Db) -> Response:
+    async with db.read() as conn:
+        order = await orders.get_by_ref(conn, principal, order_ref)
+    return _order_response(order)
+
+
+@router.get(
+    "/{order_id}",
+    summary="Get an order",
+    responses={200: {"model": OrderOut}, **problems(404)},
+)
+async def get_order(order_id: UUID, principal: OrdersRead, db: Db) -> Response:
+    async with db.read() as conn:
+        order = await orders.get(conn, principal, order_id)
+    return _order_response(order)
+
+
+@router.patch(
+    "/{order_id}",
+    summary="Change an order's mutable fields (JSON merge patch)",
+    description=(
+        "RFC 7386 merge patch (`application/merge-patch+json` or `application/json`) of "
+        "the mutable fields; `null` removes a field. The result is validated like a create. "
+        "`If-Match` is honoured."
+    ),
+    openapi_extra=body_schema("Order", media_types=(MERGE_PATCH, "application/json")),
+    responses={200: {"model": OrderOut}, **problems(404, 409, 412, 413, 415, 422)},
+)
+async def patch_order(
+    order_id: UUID,
+    request: Request,
+    principal: OrdersWrite,
+    db: Db,
+    settings: AppSettings,
+    if_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    _, changes = await read_json(request, settings.max_body_bytes, also_accept=(MERGE_PATCH,))
+    async with db.write() as conn:
+        result = await orders.patch(
+            conn, principal, order_id, changes, raw_body=None, if_match=_if_match(if_match)
+        )
+    return _order_response(result.order)
+
+
+# --- listing ---------------------------------------------------------------------------------
+
+OrderBy = Literal["created_at", "-created_at", "updated_at", "-updated_at"]
+
+
+def _encode_cursor(order_by: str, order: StoredOrder) -> str:
+    value = order.created_at if order_by.lstrip("-") == "created_at" else order.updated_at
+    raw = orjson.dumps([order_by, value.isoformat(), str(order.id)])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, order_by: str) -> tuple[dt.datetime, UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        sort, value, order_id = orjson.loads(raw)
+        position = (dt.datetime.fromisoformat(value), UUID(order_id))
+    except (binascii.Error, ValueError, TypeError, orjson.JSONDecodeError):
+        raise parameter_error("cursor", "invalid_cursor", "Not a cursor from this API") from None
+    if sort != order_by:
+        raise parameter_error("cursor", "invalid_cursor", f"This cursor belongs to order_by={sort}")
+    return position
+
+
+class OrderPage(BaseModel):
+    data: list[OrderOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page")
+
+
+@router.get(
+    "",
+    summary="List orders",
+    description=(
+        "Newest first by default. Keyset pagination: pass `next_cursor` as `cursor` to get "
+        "the next page; no order is skipped or repeated while new orders arrive."
+    ),
+    responses={200: {"model": OrderPage}, **problems(400)},
+)
+async def list_orders(
+    principal: OrdersRead,
+    db: Db,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    order_by: OrderBy = "-created_at",
+    status: Annotated[list[str] | None, Query(description="Repeat or comma-separate")] = None,
+    created_after: dt.datetime | None = None,
+    created_before: dt.datetime | None = None,
+    updated_after: dt.datetime | None = None,
+    updated_before: dt.datetime | None = None,
+    email: Annotated[str | None, Query(max_length=320)] = None,
+    sku: Annotated[str | None, Query(max_length=255)] = None,
+    tag: Annotated[str | None, Query(max_length=255)] = None,
+    order_ref: Annotated[str | None, Query(max_length=255)] = None,
+    test: bool | None = None,
+) -> Response:
+    statuses = [s for value in status or [] for s in value.split(",") if s]
+    for s in statuses:
+        if s not in Status.__members__.values():
+            raise parameter_error("status", "invalid", f"{s!r} is not one of {', '.join(Status)}")
+
+    def utc(value: dt.datetime | None) -> dt.datetime | None:
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=dt.UTC)
+
+    flt = ListFilter(
+        statuses=statuses,
+        created_after=utc(created_after),
+        created_before=utc(created_before),
+        updated_after=utc(updated_after),
+        updated_before=utc(updated_before),
+        email=email,
+        sku=sku,
+        tag=tag,
+        order_ref=order_ref,
+        test=test,
+    )
+    after = _decode_cursor(cursor, order_by) if cursor else None
+    async with db.read() as conn:
+        # One row more than asked tells whether there is a next page.
+        page = await orders.list_orders(
+            conn,
+            principal,
+            flt,
+            sort=order_by.lstrip("-"),
+            descending=order_by.startswith("-"),
+            limit=limit + 1,
+            after=after,
+        )
+    next_cursor = _encode_cursor(order_by, page[limit - 1]) if len(page) > limit else None
+    body: dict[str, Any] = {
+        "data": [o.render() for o in page[:limit]],
+        "next_cursor": next_cursor,
+    }
+    return json_response(body)

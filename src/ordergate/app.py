@@ -1,0 +1,113 @@
+"""``create_app(settings)``: the FastAPI application with its routers, error handlers and
+lifespan (engines are created when the app starts, never at import)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ordergate import __version__
+from ordergate.api import health, openapi
+from ordergate.api import orders as orders_api
+from ordergate.db import Database
+from ordergate.errors import (
+    FieldError,
+    InvalidParameter,
+    NotFound,
+    OrdergateError,
+    Unauthorized,
+)
+from ordergate.orders.model import pointer
+from ordergate.settings import Settings
+from ordergate.tenancy.auth import Authenticator
+from ordergate.web import problem_response
+
+log = logging.getLogger("ordergate")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings.database_url, pool_size=settings.db_pool_size)
+        app.state.db = db
+        app.state.authenticator = Authenticator(db, settings.auth_cache_seconds)
+        try:
+            yield
+        finally:
+            await db.dispose()
+
+    app = FastAPI(
+        title="ordergate",
+        version=__version__,
+        description=(
+            "Order intake and order management. Canonical API under /v1; "
+            "see docs/ for errors, configuration and dialects."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.include_router(health.router)
+    app.include_router(orders_api.router)
+    _install_error_handlers(app)
+    openapi.install(app)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def ordergate_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, OrdergateError)
+        response = problem_response(exc, instance=request.url.path)
+        if isinstance(exc, Unauthorized):
+            response.headers["WWW-Authenticate"] = 'Bearer realm="ordergate"'
+        return response
+
+    async def invalid_parameters(request: Request, exc: Exception) -> Response:
+        # Body validation is done by the routes themselves (with pointers into the body); what
+        # FastAPI validates is the query string, path and headers: a client error, so 400.
+        assert isinstance(exc, RequestValidationError)
+        if all(e["loc"][0] == "path" for e in exc.errors()):
+            # An id that cannot exist names nothing: the same answer as a missing one.
+            return problem_response(NotFound("No such resource"), instance=request.url.path)
+        errors = [
+            FieldError(pointer(e["loc"]), _parameter_code(e["type"]), e["msg"])
+            for e in exc.errors()
+        ]
+        return problem_response(InvalidParameter(errors), instance=request.url.path)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 404:
+            return problem_response(NotFound("No such route"), instance=request.url.path)
+        error = OrdergateError(str(exc.detail))
+        error.status = exc.status_code  # type: ignore[misc]
+        error.code = "http_error"  # type: ignore[misc]
+        error.title = str(exc.detail)  # type: ignore[misc]
+        return problem_response(error, instance=request.url.path)
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(OrdergateError("An unexpected error occurred"))
+
+    app.add_exception_handler(OrdergateError, ordergate_error)
+    app.add_exception_handler(RequestValidationError, invalid_parameters)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)
+
+
+def _parameter_code(pydantic_type: str) -> str:
+    return {
+        "missing": "required",
+        "less_than_equal": "out_of_range",
+        "greater_than_equal": "out_of_range",
+        "string_too_long": "too_long",
+        "literal_error": "invalid",
+        "uuid_parsing": "invalid_id",
+    }.get(pydantic_type, "invalid")

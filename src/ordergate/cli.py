@@ -1,0 +1,253 @@
+"""The ``ordergate`` command. Thin: parse arguments, call services, print.
+
+Every command builds one :class:`Settings` from the environment and opens its own
+transaction; the database is migrated first where a command needs the schema.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import logging.config
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ordergate import db as dbm
+from ordergate.errors import OrdergateError
+from ordergate.settings import Settings
+from ordergate.tenancy import service as tenancy
+
+app = typer.Typer(
+    help="ordergate: order intake and order management service.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+org_app = typer.Typer(help="Organisations.", no_args_is_help=True)
+key_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(org_app, name="org")
+app.add_typer(key_app, name="key")
+
+T = TypeVar("T")
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _run_in_transaction(fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    settings = _settings()
+
+    async def main() -> T:
+        await dbm.migrate(settings.database_url)
+        database = dbm.Database(settings.database_url, pool_size=1)
+        try:
+            async with database.write() as conn:
+                return await fn(conn)
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(main())
+    except OrdergateError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        for e in getattr(exc, "errors", []):
+            typer.echo(f"  {e.pointer}: {e.detail}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _print_json(value: Any) -> None:
+    typer.echo(json.dumps(value, indent=2))
+
+
+def _configure_logging(settings: Settings) -> dict[str, Any]:
+    """Logging for the server; returns uvicorn's log config so both use one format."""
+    level = settings.log_level.upper()
+    if settings.log_format == "json":
+        fmt = (
+            '{"time": "%(asctime)s", "level": "%(levelname)s", "logger": "%(name)s", '
+            '"message": %(message)r}'
+        )
+    else:
+        fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    config: dict[str, Any] = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"default": {"format": fmt}},
+        "handlers": {
+            "default": {
+                "class": "logging.StreamHandler",
+                "formatter": "default",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "loggers": {
+            "ordergate": {"handlers": ["default"], "level": level, "propagate": False},
+            "uvicorn": {"handlers": ["default"], "level": level, "propagate": False},
+            "uvicorn.error": {"level": level},
+            # Access logs carry query strings but never headers, so no credentials.
+            "uvicorn.access": {"handlers": ["default"], "level": level, "propagate": False},
+        },
+    }
+    logging.config.dictConfig(config)
+    return config
+
+
+async def _bootstrap_demo(conn: AsyncConnection) -> tenancy.NewKey | None:
+    """On a database with no organisation, create DEMO and a key for it."""
+    if await tenancy.list_organisations(conn):
+        return None
+    await tenancy.create_organisation(conn, "DEMO", "Demo organisation")
+    return await tenancy.create_key(conn, "DEMO")
+
+
+def _print_demo(new: tenancy.NewKey | None, host: str, port: int) -> None:
+    base = f"http://{host}:{port}"
+    if new is None:
+        typer.echo(
+            "The database already has organisations. Create a key with:\n"
+            "  ordergate key create DEMO\n"
+        )
+        return
+    typer.echo(
+        "Created the demo organisation DEMO with an API key (shown only now):\n\n"
+        f"  ORDERGATE_TOKEN={new.token}\n\n"
+        "Try it:\n\n"
+        f"  curl -s -X POST {base}/v1/orders \\\n"
+        f'    -H "Authorization: Bearer {new.token}" \\\n'
+        '    -H "Content-Type: application/json" \\\n'
+        """    -d '{"order_ref": "DEMO-1", "customer": {"email": "ada@example.com"}, """
+        """"items": [{"sku": "TEA-1", "quantity": 2, "unit_price": "4.50"}], """
+        """"currency": "GBP"}'\n"""
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo", help="On a fresh database, create organisation DEMO and print a token."
+        ),
+    ] = False,
+) -> None:
+    """Migrate the database if needed and serve HTTP."""
+    import uvicorn
+
+    settings = _settings()
+    host = host or settings.host
+    port = port or settings.port
+    workers = workers or settings.workers
+    log_config = _configure_logging(settings)
+    dbm.migrate_sync(settings.database_url)
+    if demo:
+        _print_demo(_run_in_transaction(_bootstrap_demo), host, port)
+    # Workers build their Settings from the same environment; make CLI overrides visible.
+    os.environ["ORDERGATE_HOST"] = host
+    os.environ["ORDERGATE_PORT"] = str(port)
+    typer.echo(f"ordergate serving on http://{host}:{port} ({workers} worker(s))", err=True)
+    uvicorn.run(
+        "ordergate.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=log_config,
+        proxy_headers=False,
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations."""
+    settings = _settings()
+    dbm.migrate_sync(settings.database_url)
+    typer.echo("database is up to date")
+
+
+@org_app.command("create")
+def org_create(
+    trkref: Annotated[str, typer.Argument(help="Organisation reference, e.g. ACME-UK.")],
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create an organisation."""
+    org = _run_in_transaction(lambda conn: tenancy.create_organisation(conn, trkref, name))
+    if as_json:
+        _print_json(_org_json(org))
+    else:
+        typer.echo(f"created organisation {org.trkref} (number {org.number}, id {org.id})")
+
+
+def _org_json(org: tenancy.Organisation) -> dict[str, Any]:
+    return {
+        "id": str(org.id),
+        "number": org.number,
+        "trkref": org.trkref,
+        "name": org.name,
+        "created_at": org.created_at.isoformat(),
+    }
+
+
+@org_app.command("list")
+def org_list(as_json: JsonFlag = False) -> None:
+    """List organisations."""
+    orgs = _run_in_transaction(tenancy.list_organisations)
+    if as_json:
+        _print_json([_org_json(o) for o in orgs])
+        return
+    for o in orgs:
+        typer.echo(f"{o.number:>6}  {o.trkref:<24} {o.name}")
+
+
+@key_app.command("create")
+def key_create(
+    trkref: Annotated[str, typer.Argument(help="The organisation's TRKREF or number.")],
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(help=f"Repeatable; one of {', '.join(tenancy.SCOPES)}. Default: all."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create an API key; the secret is printed once and only its hash is stored."""
+    new = _run_in_transaction(lambda conn: tenancy.create_key(conn, trkref, scope))
+    if as_json:
+        _print_json(
+            {
+                "key_id": new.key_id,
+                "secret": new.secret,
+                "token": new.token,
+                "organisation": new.organisation.trkref,
+                "scopes": list(new.scopes),
+            }
+        )
+        return
+    typer.echo(f"key id:  {new.key_id}")
+    typer.echo(f"scopes:  {' '.join(new.scopes)}")
+    typer.echo(f"token:   {new.token}")
+    typer.echo("Store the token now: it cannot be shown again.", err=True)
+
+
+@key_app.command("revoke")
+def key_revoke(key_id: Annotated[str, typer.Argument(help="The key id (ogk_…).")]) -> None:
+    """Revoke an API key (every process stops accepting it within a second)."""
+    _run_in_transaction(lambda conn: tenancy.revoke_key(conn, key_id))
+    typer.echo(f"revoked {key_id}")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,267 @@
+"""Database access: engines per URL, the per-request transaction, and the few places where
+SQLite and PostgreSQL differ (upsert, counters, JSON), each behind one small helper.
+
+Services and stores receive an ``AsyncConnection`` that is already inside a transaction and
+never commit: the edge (a request dependency or a CLI command) owns the transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# Money is stored as an integer count of 1/10,000ths: exact on both engines (SQLite has no
+# decimal type), comparable in SQL, and finer than any ISO 4217 currency's minor unit.
+MONEY_SCALE = 4
+_MONEY_FACTOR = Decimal(10) ** MONEY_SCALE
+
+
+class Money(sa.types.TypeDecorator[Decimal]):
+    impl = sa.BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> int | None:
+        return None if value is None else int(value * _MONEY_FACTOR)
+
+    def process_result_value(self, value: int | None, dialect: Dialect) -> Decimal | None:
+        return None if value is None else Decimal(value) / _MONEY_FACTOR
+
+
+class UtcDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """An aware UTC datetime on both engines (SQLite keeps naive text, PostgreSQL timestamptz)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):  # pragma: no cover - depends on the driver's converters
+            value = dt.datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)  # type: ignore[no-any-return]
+        return value.astimezone(dt.UTC)  # type: ignore[no-any-return]
+
+
+def json_type() -> sa.types.TypeEngine[Any]:
+    """JSON on both engines. On PostgreSQL plain ``json``, not ``jsonb``: documents keep their
+    key order (responses read the same on both engines) and insert without conversion; the
+    ``->`` operators still work for ad-hoc queries."""
+    return sa.JSON()
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def sqlite_path(url: str) -> Path | None:
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    return Path(u.database)
+
+
+def _engine(url: str, *, pool_size: int, immediate: bool = False) -> AsyncEngine:
+    common: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+    if not is_sqlite(url):
+        return create_async_engine(
+            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False, **common
+        )
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, **common)
+
+    # pysqlite's own transaction handling is bypassed so that we choose BEGIN's kind:
+    # writers take the write lock up front (BEGIN IMMEDIATE) instead of failing to upgrade a
+    # read lock under contention; readers use a deferred BEGIN for a consistent WAL snapshot.
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        # FULL: a 2xx means the order survives a power cut, not only a process crash.
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """The engines of one database URL.
+
+    On PostgreSQL readers and writers share one pool. On SQLite, which allows one writer at a
+    time, writes go through a pool of one connection, so concurrent requests of this process
+    queue for it in order instead of spinning on ``SQLITE_BUSY``; reads use their own pool.
+    """
+
+    def __init__(self, url: str, *, pool_size: int = 20) -> None:
+        self.url = url
+        self.is_sqlite = is_sqlite(url)
+        if self.is_sqlite:
+            path = sqlite_path(url)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            self.write_engine = _engine(url, pool_size=1, immediate=True)
+            self.read_engine = _engine(url, pool_size=min(pool_size, 8))
+        else:
+            self.write_engine = _engine(url, pool_size=pool_size)
+            self.read_engine = self.write_engine
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction: committed when the block ends, rolled back on an exception."""
+        async with self.write_engine.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        async with self.read_engine.begin() as conn:
+            yield conn
+
+    async def ping(self) -> None:
+        async with self.read_engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.write_engine.dispose()
+        if self.read_engine is not self.write_engine:
+            await self.read_engine.dispose()
+
+
+# --- dialect-aware helpers -------------------------------------------------------------------
+
+
+def insert_ignoring_conflicts(
+    conn: AsyncConnection, table: sa.Table, index_elements: Sequence[str]
+) -> Any:
+    """``INSERT … ON CONFLICT (cols) DO NOTHING`` for the connection's engine."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=index_elements)
+    return sqlite.insert(table).on_conflict_do_nothing(index_elements=index_elements)
+
+
+counters = sa.Table(
+    "counters",
+    metadata,
+    sa.Column("organisation_id", sa.Uuid, primary_key=True),
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+
+
+def _sequence_name(organisation_id: UUID, name: str) -> str:
+    return f"og_{name}_{organisation_id.hex}"
+
+
+async def create_counter(conn: AsyncConnection, organisation_id: UUID, name: str) -> None:
+    """A per-organisation counter whose first value is 1.
+
+    PostgreSQL uses a real sequence: ``nextval`` takes no row lock, so concurrent intake for one
+    organisation is not serialised on a counter row (gaps only appear when a transaction rolls
+    back). SQLite has one writer anyway, so a row in ``counters`` is enough.
+    """
+    if conn.dialect.name == "postgresql":
+        await conn.execute(
+            sa.text(f'CREATE SEQUENCE IF NOT EXISTS "{_sequence_name(organisation_id, name)}"')
+        )
+    else:
+        await conn.execute(
+            insert_ignoring_conflicts(conn, counters, ["organisation_id", "name"]).values(
+                organisation_id=organisation_id, name=name, value=0
+            )
+        )
+
+
+async def take_numbers(
+    conn: AsyncConnection, organisation_id: UUID, name: str, count: int = 1
+) -> list[int]:
+    """The next ``count`` values of a counter made by :func:`create_counter`."""
+    if conn.dialect.name == "postgresql":
+        seq = _sequence_name(organisation_id, name)
+        rows = await conn.execute(
+            sa.text(f"SELECT nextval('\"{seq}\"') FROM generate_series(1, :n)"), {"n": count}
+        )
+        return [r[0] for r in rows]
+    last = await conn.scalar(
+        sa.update(counters)
+        .where(counters.c.organisation_id == organisation_id, counters.c.name == name)
+        .values(value=counters.c.value + count)
+        .returning(counters.c.value)
+    )
+    if last is None:
+        raise LookupError(f"counter {name!r} does not exist")
+    return list(range(last - count + 1, last + 1))
+
+
+# --- migrations ------------------------------------------------------------------------------
+
+
+def _alembic_config() -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    return cfg
+
+
+async def migrate(url: str) -> None:
+    """Bring the database at ``url`` to the newest schema (Alembic ``upgrade head``)."""
+    from alembic import command
+
+    cfg = _alembic_config()
+    path = sqlite_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url)
+
+    def _upgrade(sync_conn: sa.Connection) -> None:
+        cfg.attributes["connection"] = sync_conn
+        command.upgrade(cfg, "head")
+
+    try:
+        async with engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                await conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+            await conn.run_sync(_upgrade)
+    finally:
+        await engine.dispose()
+
+
+def migrate_sync(url: str) -> None:
+    asyncio.run(migrate(url))

@@ -1,0 +1,273 @@
+"""Field types of the canonical order: code tables, money, times and metadata.
+
+Each type validates with a stable error code (the ``PydanticCustomError`` type), which
+``model.validate_order`` turns into a field error with a JSON pointer. Code tables come from
+maintained packages: pycountry (ISO 3166-1, ISO 639-1), iso4217 (currencies with their minor
+units, which pycountry does not carry) and zoneinfo/tzdata (IANA time zones).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+import zoneinfo
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+import iso4217
+import pycountry
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+from ordergate.db import MONEY_SCALE
+
+
+def _error(code: str, message: str, **ctx: Any) -> PydanticCustomError:
+    return PydanticCustomError(code, message, ctx or None)
+
+
+# --- code tables ---------------------------------------------------------------------------
+
+
+@functools.cache
+def country_alpha2(code: str) -> str | None:
+    code = code.upper()
+    if len(code) == 2:
+        c = pycountry.countries.get(alpha_2=code)
+    elif len(code) == 3:
+        c = pycountry.countries.get(alpha_3=code)
+    else:
+        return None
+    return None if c is None else str(c.alpha_2)
+
+
+def _country(value: str) -> str:
+    alpha2 = country_alpha2(value)
+    if alpha2 is None:
+        raise _error("invalid_country", "Not an ISO 3166-1 alpha-2 or alpha-3 country code")
+    return alpha2
+
+
+@functools.cache
+def _is_language(code: str) -> bool:
+    return len(code) == 2 and pycountry.languages.get(alpha_2=code) is not None
+
+
+def _language(value: str) -> str:
+    value = value.lower()
+    if not _is_language(value):
+        raise _error("invalid_language", "Not an ISO 639-1 language code")
+    return value
+
+
+_LOCALE = re.compile(r"^([A-Za-z]{2})[-_]([A-Za-z]{2})$")
+
+
+def _locale(value: str) -> str:
+    m = _LOCALE.match(value)
+    if not m or not _is_language(m[1].lower()) or country_alpha2(m[2]) is None:
+        raise _error("invalid_locale", "Not a locale of the form ll-CC (ISO 639-1, ISO 3166-1)")
+    return f"{m[1].lower()}-{m[2].upper()}"
+
+
+@functools.cache
+def currency_exponent(code: str) -> int | None:
+    """Minor-unit digits of an ISO 4217 currency (GBP 2, JPY 0, KWD 3); None if unknown."""
+    try:
+        exponent: int | None = iso4217.Currency(code).exponent
+        return exponent
+    except ValueError:
+        return None
+
+
+def _currency(value: str) -> str:
+    value = value.upper()
+    if len(value) != 3 or currency_exponent(value) is None:
+        raise _error("invalid_currency", "Not an ISO 4217 currency code")
+    return value
+
+
+@functools.cache
+def _timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _timezone(value: str) -> str:
+    if value not in _timezones():
+        raise _error("invalid_timezone", "Not an IANA time zone name (e.g. Europe/London)")
+    return value
+
+
+def normalise_email(value: str) -> str:
+    try:
+        result = validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise _error(
+            "invalid_email", "Not a valid email address: {reason}", reason=str(exc)
+        ) from None
+    return str(result.normalized)
+
+
+def _gtin(value: str) -> str:
+    if not value.isdigit() or len(value) not in (8, 12, 13, 14):
+        raise _error("invalid_gtin", "A GTIN is 8, 12, 13 or 14 digits")
+    return value
+
+
+def _url(value: str) -> str:
+    if not re.match(r"^https?://[^\s/$.?#][^\s]*$", value, re.IGNORECASE):
+        raise _error("invalid_url", "Not an absolute http(s) URL")
+    return value
+
+
+# --- money -----------------------------------------------------------------------------------
+
+MONEY_LIMIT = Decimal(10) ** 12
+
+
+def _money_in(value: Any) -> Decimal:
+    # JSON numbers arrive as Decimal (the body is parsed without binary floats) or int; text
+    # is accepted too. A float can only come from Python callers and is refused: it is
+    # already inexact.
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
+        raise _error("invalid_money", "A money amount is a decimal string or a JSON number")
+    try:
+        d = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
+    except InvalidOperation:
+        raise _error("invalid_money", "Not a decimal number") from None
+    if not d.is_finite():
+        raise _error("invalid_money", "Not a decimal number")
+    if abs(d) >= MONEY_LIMIT:
+        raise _error("out_of_range", "A money amount must be below 1,000,000,000,000")
+    exponent = d.as_tuple().exponent
+    assert isinstance(exponent, int)
+    if -exponent > MONEY_SCALE and d != d.quantize(Decimal(1).scaleb(-MONEY_SCALE)):
+        raise _error("too_many_decimals", "At most {n} decimal places", n=MONEY_SCALE)
+    return d
+
+
+def money_text(value: Decimal) -> str:
+    return format(value, "f")
+
+
+_money_schema = WithJsonSchema(
+    {"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "examples": ["55.99"]}
+)
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_money_in),
+    PlainSerializer(money_text, return_type=str),
+    _money_schema,
+]
+
+
+def _non_negative(value: Decimal) -> Decimal:
+    if value < 0:
+        raise _error("too_small", "Must not be negative")
+    return value
+
+
+PositiveMoney = Annotated[Money, AfterValidator(_non_negative)]
+
+
+# --- times -------------------------------------------------------------------------------------
+
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _datetime_in(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise _error("invalid_datetime", "An ISO 8601 date-time string is expected")
+    if _DATE_ONLY.match(value):
+        return value + "T00:00:00Z"  # a bare date means midnight UTC
+    return value
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def iso_utc(value: dt.datetime) -> str:
+    """``2014-12-10T09:30:00Z`` (microseconds only when present)."""
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+Timestamp = Annotated[
+    dt.datetime,
+    BeforeValidator(_datetime_in),
+    Field(strict=False),
+    AfterValidator(_as_utc),
+    PlainSerializer(iso_utc, return_type=str),
+]
+
+
+def _date_in(value: Any) -> Any:
+    if not isinstance(value, str) or not _DATE_ONLY.match(value):
+        raise _error("invalid_date", "A date of the form YYYY-MM-DD is expected")
+    return value
+
+
+Date = Annotated[dt.date, BeforeValidator(_date_in), Field(strict=False)]
+
+
+# --- strings and codes --------------------------------------------------------------------------
+
+
+Str32 = Annotated[str, Field(max_length=32)]
+Str64 = Annotated[str, Field(max_length=64)]
+Str255 = Annotated[str, Field(max_length=255)]
+Str1000 = Annotated[str, Field(max_length=1000)]
+Str2000 = Annotated[str, Field(max_length=2000)]
+NonEmpty64 = Annotated[str, Field(min_length=1, max_length=64)]
+NonEmpty255 = Annotated[str, Field(min_length=1, max_length=255)]
+
+
+CountryCode = Annotated[str, Field(max_length=3), AfterValidator(_country)]
+LanguageCode = Annotated[str, Field(max_length=2), AfterValidator(_language)]
+Locale = Annotated[str, Field(max_length=5), AfterValidator(_locale)]
+CurrencyCode = Annotated[str, Field(max_length=3), AfterValidator(_currency)]
+Timezone = Annotated[str, Field(max_length=64), AfterValidator(_timezone)]
+Email = Annotated[str, Field(max_length=320), AfterValidator(normalise_email)]
+Gtin = Annotated[str, Field(max_length=14), AfterValidator(_gtin)]
+Url = Annotated[str, Field(max_length=2048), AfterValidator(_url)]
+
+
+# --- metadata ----------------------------------------------------------------------------------
+
+METADATA_KEY = re.compile(r"^[a-z0-9_]{1,64}$")
+METADATA_MAX_KEYS = 200
+METADATA_MAX_VALUE_CHARS = 1000
+
+
+def _metadata_value(v: Any) -> Any:
+    if isinstance(v, Decimal):
+        # Metadata is not money: numbers are kept as JSON numbers (IEEE doubles), like in any
+        # JSON document store. Exact values belong in a string.
+        return int(v) if v == v.to_integral_value() else float(v)
+    if isinstance(v, str):
+        if len(v) > METADATA_MAX_VALUE_CHARS:
+            raise _error("string_too_long", "At most {n} characters", n=METADATA_MAX_VALUE_CHARS)
+        return v
+    if v is None or isinstance(v, bool | int | float):
+        return v
+    raise _error("invalid_metadata_value", "Must be a string, number, boolean or null")
+
+
+MetadataKey = Annotated[str, Field(pattern=METADATA_KEY.pattern, max_length=64)]
+MetadataValue = Annotated[Any, AfterValidator(_metadata_value)]
+Metadata = Annotated[
+    dict[MetadataKey, MetadataValue],
+    Field(max_length=METADATA_MAX_KEYS),
+    WithJsonSchema(
+        {
+            "type": "object",
+            "maxProperties": METADATA_MAX_KEYS,
+            "propertyNames": {"pattern": METADATA_KEY.pattern},
+            "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+        }
+    ),
+]

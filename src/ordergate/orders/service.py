@@ -1,0 +1,230 @@
+"""Order use cases: create, replace (PUT by ref), patch, read and list.
+
+Every front door calls these with a validated canonical ``Order`` and an open transaction;
+nothing here commits. The outcome says what happened so that each door can answer in its own
+words (201 vs 200, "Order already exists", …).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Literal
+from uuid import UUID
+
+import uuid_utils.compat as uuid_utils
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ordergate.errors import FieldError, PreconditionFailed, ValidationFailed
+from ordergate.orders import lifecycle, store
+from ordergate.orders.documents import differing_pointers, merge_patch
+from ordergate.orders.errors import OrderNotFound, OrderRefConflict
+from ordergate.orders.lifecycle import Status
+from ordergate.orders.model import (
+    ORDER_FIELDS,
+    PATCHABLE_FIELDS,
+    Order,
+    to_document,
+    validate_order,
+)
+from ordergate.orders.store import ListFilter, StoredOrder
+from ordergate.tenancy.auth import Principal
+
+Outcome = Literal["created", "updated", "unchanged", "existing"]
+# "existing": a create found the same order_ref with the same content (a safe retry).
+
+IfMatch = int | Literal["*"] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    outcome: Outcome
+    order: StoredOrder
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _new_order(principal: Principal, doc: dict[str, Any], via: str) -> StoredOrder:
+    now = _now()
+    fulfillments: list[dict[str, Any]] = []
+    if doc["fulfilled_at"] is not None:
+        # An order submitted with fulfilled_at was fulfilled before we heard of it.
+        at = dt.datetime.fromisoformat(doc["fulfilled_at"])
+        fulfillments.append(lifecycle.fulfil_remaining(doc["items"], [], at))
+    return StoredOrder(
+        organisation_id=principal.organisation_id,
+        id=uuid_utils.uuid7(),
+        number=0,
+        order_ref=doc["order_ref"],
+        status=lifecycle.status_of(doc["items"], fulfillments),
+        version=1,
+        submitted_via=via,
+        created_at=now,
+        updated_at=now,
+        doc=doc,
+        fulfillments=fulfillments,
+    )
+
+
+def _same_or_conflict(existing: StoredOrder, doc: dict[str, Any]) -> Result:
+    if existing.doc == doc:
+        return Result("existing", existing)
+    raise OrderRefConflict(existing.order_ref, existing.id, differing_pointers(existing.doc, doc))
+
+
+async def create(
+    conn: AsyncConnection,
+    principal: Principal,
+    order: Order,
+    *,
+    raw_body: bytes | None,
+    via: str = "api",
+) -> Result:
+    """Store a new order. The same order_ref with the same content is a safe retry and
+    returns the stored order; with different content it is an :class:`OrderRefConflict`."""
+    doc = to_document(order)
+    org_id = principal.organisation_id
+    existing = await store.get(conn, org_id, order_ref=order.order_ref)
+    if existing is not None:
+        return _same_or_conflict(existing, doc)
+    new = _new_order(principal, doc, via)
+    if await store.insert(conn, new, raw_body):
+        return Result("created", new)
+    # Another request inserted this order_ref between our look-up and our insert.
+    existing = await store.get(conn, org_id, order_ref=order.order_ref)
+    assert existing is not None
+    return _same_or_conflict(existing, doc)
+
+
+def _check_if_match(existing: StoredOrder | None, if_match: IfMatch) -> None:
+    if if_match is None:
+        return
+    if existing is None or (if_match != "*" and if_match != existing.version):
+        current = "none" if existing is None else f'"{existing.version}"'
+        raise PreconditionFailed(
+            f"If-Match does not match the order's current version (ETag {current})"
+        )
+
+
+def _apply_replacement(existing: StoredOrder, doc: dict[str, Any], via: str) -> None:
+    """Turn ``existing`` into ``doc``, keeping what the lifecycle has recorded."""
+    lifecycle.check_items_cover_fulfilments(doc["items"], existing.fulfillments)
+    fulfillments = list(existing.fulfillments)
+    status = Status(existing.status)
+    if doc["fulfilled_at"] is not None and status is not Status.FULFILLED:
+        lifecycle.check_transition(status, Status.FULFILLED)
+        at = dt.datetime.fromisoformat(doc["fulfilled_at"])
+        fulfillments.append(lifecycle.fulfil_remaining(doc["items"], fulfillments, at))
+    if status is not Status.CANCELLED:
+        new_status = lifecycle.status_of(doc["items"], fulfillments)
+        if new_status is not status:
+            lifecycle.check_transition(status, new_status)
+        status = new_status
+    existing.doc = doc
+    existing.fulfillments = fulfillments
+    existing.status = status
+    existing.version += 1
+    existing.updated_at = _now()
+    existing.submitted_via = via
+
+
+async def put(
+    conn: AsyncConnection,
+    principal: Principal,
+    order: Order,
+    *,
+    raw_body: bytes | None,
+    via: str = "api",
+    if_match: IfMatch = None,
+) -> Result:
+    """Create the order with this order_ref, or replace it entirely."""
+    doc = to_document(order)
+    org_id = principal.organisation_id
+    existing = await store.get(conn, org_id, order_ref=order.order_ref, for_update=True)
+    _check_if_match(existing, if_match)
+    if existing is None:
+        new = _new_order(principal, doc, via)
+        if await store.insert(conn, new, raw_body):
+            return Result("created", new)
+        existing = await store.get(conn, org_id, order_ref=order.order_ref, for_update=True)
+        assert existing is not None
+    if existing.doc == doc:
+        return Result("unchanged", existing)
+    previous = existing.doc
+    _apply_replacement(existing, doc, via)
+    await store.update(conn, existing, previous_doc=previous, raw_body=raw_body)
+    return Result("updated", existing)
+
+
+async def patch(
+    conn: AsyncConnection,
+    principal: Principal,
+    order_id: UUID,
+    changes: Any,
+    *,
+    raw_body: bytes | None,
+    if_match: IfMatch = None,
+) -> Result:
+    """Apply an RFC 7386 merge patch to the order's mutable fields, validated like a create."""
+    if not isinstance(changes, dict):
+        raise ValidationFailed([FieldError("", "invalid_type", "A merge patch is a JSON object")])
+    immutable = [
+        FieldError(f"/{k}", "immutable", f"{k} cannot be changed by PATCH; use PUT by order_ref")
+        for k in changes
+        if k in ORDER_FIELDS and k not in PATCHABLE_FIELDS
+    ]
+    if immutable:
+        raise ValidationFailed(immutable)
+    existing = await get(conn, principal, order_id, for_update=True)
+    _check_if_match(existing, if_match)
+    order = validate_order(merge_patch(existing.doc, changes))
+    doc = to_document(order)
+    if doc == existing.doc:
+        return Result("unchanged", existing)
+    previous = existing.doc
+    existing.doc = doc
+    existing.version += 1
+    existing.updated_at = _now()
+    await store.update(conn, existing, previous_doc=previous, raw_body=None)
+    return Result("updated", existing)
+
+
+async def get(
+    conn: AsyncConnection, principal: Principal, order_id: UUID, *, for_update: bool = False
+) -> StoredOrder:
+    order = await store.get(
+        conn, principal.organisation_id, order_id=order_id, for_update=for_update
+    )
+    if order is None:
+        raise OrderNotFound(f"No order {order_id}")
+    return order
+
+
+async def get_by_ref(conn: AsyncConnection, principal: Principal, order_ref: str) -> StoredOrder:
+    order = await store.get(conn, principal.organisation_id, order_ref=order_ref)
+    if order is None:
+        raise OrderNotFound(f"No order with order_ref {order_ref!r}")
+    return order
+
+
+async def list_orders(
+    conn: AsyncConnection,
+    principal: Principal,
+    flt: ListFilter,
+    *,
+    sort: str = "created_at",
+    descending: bool = True,
+    limit: int = 50,
+    after: tuple[dt.datetime, UUID] | None = None,
+) -> list[StoredOrder]:
+    return await store.list_page(
+        conn,
+        principal.organisation_id,
+        flt,
+        sort=sort,
+        descending=descending,
+        limit=limit,
+        after=after,
+    )

@@ -1,0 +1,287 @@
+"""Every SQL statement about orders. Nothing here commits: the caller owns the transaction.
+
+Writes are set-based on purpose (intake is the hot path): one INSERT for the order, one
+multi-row INSERT for all its items, one for its tags.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ordergate import db
+from ordergate.orders.fields import iso_utc
+from ordergate.orders.tables import order_items, order_tags, orders
+from ordergate.tenancy.service import ORDER_NUMBERS
+
+
+@dataclass(slots=True)
+class StoredOrder:
+    organisation_id: UUID
+    id: UUID
+    number: int
+    order_ref: str
+    status: str
+    version: int
+    submitted_via: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    doc: dict[str, Any]
+    fulfillments: list[dict[str, Any]] = field(default_factory=list)
+    cancellation: dict[str, Any] | None = None
+
+    def render(self) -> dict[str, Any]:
+        """The order as the API returns it."""
+        return {
+            "id": str(self.id),
+            **self.doc,
+            "number": self.number,
+            "status": self.status,
+            "cancellation": self.cancellation,
+            "fulfillments": self.fulfillments,
+            "created_at": iso_utc(self.created_at),
+            "updated_at": iso_utc(self.updated_at),
+            "version": self.version,
+            "submitted_via": self.submitted_via,
+        }
+
+
+_COLUMNS = (
+    orders.c.organisation_id,
+    orders.c.id,
+    orders.c.number,
+    orders.c.order_ref,
+    orders.c.status,
+    orders.c.version,
+    orders.c.submitted_via,
+    orders.c.created_at,
+    orders.c.updated_at,
+    orders.c.doc,
+    orders.c.fulfillments,
+    orders.c.cancellation,
+)
+
+
+def _stored(row: Any) -> StoredOrder:
+    return StoredOrder(*row)
+
+
+def _columns(doc: dict[str, Any]) -> dict[str, Any]:
+    """Columns derived from the document, kept beside it for filtering."""
+    customer = doc.get("customer") or {}
+    email = customer.get("email")
+    totals = doc.get("totals") or {}
+    total = totals.get("total")
+    placed_at = doc.get("placed_at")
+    return {
+        "test": doc["test"],
+        "email": email.lower() if email else None,
+        "currency": doc.get("currency"),
+        "total": Decimal(total) if total is not None else None,
+        "placed_at": dt.datetime.fromisoformat(placed_at) if placed_at else None,
+    }
+
+
+def _item_rows(org_id: UUID, order_id: UUID, doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "organisation_id": org_id,
+            "order_id": order_id,
+            "line_id": item["line_id"],
+            "position": i,
+            "sku": item["sku"],
+            "gtin": item["gtin"],
+            "name": item["name"],
+            "quantity": item["quantity"],
+            "unit_price": Decimal(item["unit_price"]) if item["unit_price"] is not None else None,
+            "currency": item["currency"],
+        }
+        for i, item in enumerate(doc["items"])
+    ]
+
+
+def _tag_rows(org_id: UUID, order_id: UUID, doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"organisation_id": org_id, "order_id": order_id, "tag": t} for t in doc["tags"]]
+
+
+async def insert(conn: AsyncConnection, order: StoredOrder, raw_body: bytes | None) -> bool:
+    """Insert a new order with its items and tags; False if its order_ref is already taken.
+
+    ``order.number`` is assigned here, from the organisation's counter.
+    """
+    (order.number,) = await db.take_numbers(conn, order.organisation_id, ORDER_NUMBERS)
+    stmt = (
+        db.insert_ignoring_conflicts(conn, orders, ["organisation_id", "order_ref"])
+        .values(
+            organisation_id=order.organisation_id,
+            id=order.id,
+            number=order.number,
+            order_ref=order.order_ref,
+            status=order.status,
+            version=order.version,
+            submitted_via=order.submitted_via,
+            created_at=order.created_at,
+            updated_at=order.updated_at,
+            doc=order.doc,
+            fulfillments=order.fulfillments,
+            cancellation=order.cancellation,
+            raw_body=raw_body,
+            **_columns(order.doc),
+        )
+        .returning(orders.c.id)
+    )
+    if (await conn.execute(stmt)).first() is None:
+        return False
+    org_id, order_id = order.organisation_id, order.id
+    await conn.execute(order_items.insert(), _item_rows(org_id, order_id, order.doc))
+    if order.doc["tags"]:
+        await conn.execute(order_tags.insert(), _tag_rows(org_id, order_id, order.doc))
+    return True
+
+
+async def get(
+    conn: AsyncConnection,
+    org_id: UUID,
+    *,
+    order_id: UUID | None = None,
+    order_ref: str | None = None,
+    for_update: bool = False,
+) -> StoredOrder | None:
+    stmt = sa.select(*_COLUMNS).where(orders.c.organisation_id == org_id)
+    if order_id is not None:
+        stmt = stmt.where(orders.c.id == order_id)
+    if order_ref is not None:
+        stmt = stmt.where(orders.c.order_ref == order_ref)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = (await conn.execute(stmt)).first()
+    return None if row is None else _stored(row)
+
+
+async def update(
+    conn: AsyncConnection,
+    order: StoredOrder,
+    *,
+    previous_doc: dict[str, Any],
+    raw_body: bytes | None,
+) -> None:
+    """Write back a changed order (the caller has bumped version and updated_at); item and
+    tag rows are rewritten only when those parts of the document changed."""
+    values: dict[str, Any] = {
+        "status": order.status,
+        "version": order.version,
+        "updated_at": order.updated_at,
+        "submitted_via": order.submitted_via,
+        "doc": order.doc,
+        "fulfillments": order.fulfillments,
+        "cancellation": order.cancellation,
+        **_columns(order.doc),
+    }
+    if raw_body is not None:
+        values["raw_body"] = raw_body
+    org_id = order.organisation_id
+    await conn.execute(
+        orders.update()
+        .where(orders.c.organisation_id == org_id, orders.c.id == order.id)
+        .values(**values)
+    )
+    if previous_doc["items"] != order.doc["items"]:
+        await conn.execute(
+            order_items.delete().where(
+                order_items.c.organisation_id == org_id, order_items.c.order_id == order.id
+            )
+        )
+        await conn.execute(order_items.insert(), _item_rows(org_id, order.id, order.doc))
+    if previous_doc["tags"] != order.doc["tags"]:
+        await conn.execute(
+            order_tags.delete().where(
+                order_tags.c.organisation_id == org_id, order_tags.c.order_id == order.id
+            )
+        )
+        if order.doc["tags"]:
+            await conn.execute(order_tags.insert(), _tag_rows(org_id, order.id, order.doc))
+
+
+# --- listing -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ListFilter:
+    statuses: Sequence[str] = ()
+    created_after: dt.datetime | None = None
+    created_before: dt.datetime | None = None
+    updated_after: dt.datetime | None = None
+    updated_before: dt.datetime | None = None
+    email: str | None = None
+    sku: str | None = None
+    tag: str | None = None
+    order_ref: str | None = None
+    test: bool | None = None
+
+
+SORT_COLUMNS = {"created_at": orders.c.created_at, "updated_at": orders.c.updated_at}
+
+
+async def list_page(
+    conn: AsyncConnection,
+    org_id: UUID,
+    flt: ListFilter,
+    *,
+    sort: str,
+    descending: bool,
+    limit: int,
+    after: tuple[dt.datetime, UUID] | None,
+) -> list[StoredOrder]:
+    """One keyset page: rows strictly after ``after`` in (sort column, id) order.
+
+    Keyset rather than OFFSET: a deep page costs the same as the first, and orders that
+    arrive while a client pages do not shift the pages it has not read yet.
+    """
+    key = SORT_COLUMNS[sort]
+    conds: list[sa.ColumnElement[bool]] = [orders.c.organisation_id == org_id]
+    if flt.statuses:
+        conds.append(orders.c.status.in_(flt.statuses))
+    if flt.created_after is not None:
+        conds.append(orders.c.created_at > flt.created_after)
+    if flt.created_before is not None:
+        conds.append(orders.c.created_at < flt.created_before)
+    if flt.updated_after is not None:
+        conds.append(orders.c.updated_at > flt.updated_after)
+    if flt.updated_before is not None:
+        conds.append(orders.c.updated_at < flt.updated_before)
+    if flt.email is not None:
+        conds.append(orders.c.email == flt.email.lower())
+    if flt.order_ref is not None:
+        conds.append(orders.c.order_ref == flt.order_ref)
+    if flt.test is not None:
+        conds.append(orders.c.test == flt.test)
+    if flt.sku is not None:
+        conds.append(
+            sa.exists().where(
+                order_items.c.organisation_id == org_id,
+                order_items.c.order_id == orders.c.id,
+                order_items.c.sku == flt.sku,
+            )
+        )
+    if flt.tag is not None:
+        conds.append(
+            sa.exists().where(
+                order_tags.c.organisation_id == org_id,
+                order_tags.c.order_id == orders.c.id,
+                order_tags.c.tag == flt.tag,
+            )
+        )
+    if after is not None:
+        position = sa.tuple_(key, orders.c.id)
+        bound = sa.tuple_(sa.literal(after[0], db.UtcDateTime), sa.literal(after[1], sa.Uuid))
+        conds.append(position < bound if descending else position > bound)
+    order_by = (key.desc(), orders.c.id.desc()) if descending else (key.asc(), orders.c.id.asc())
+    stmt = sa.select(*_COLUMNS).where(*conds).order_by(*order_by).limit(limit)
+    return [_stored(r) for r in await conn.execute(stmt)]

@@ -1,0 +1,32 @@
+"""All configuration, read once from ``ORDERGATE_*`` environment variables.
+
+One :class:`Settings` object is built by ``create_app`` or the CLI and handed down; nothing
+reads the environment at import time. Every field is documented in ``docs/configuration.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ORDERGATE_", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./ordergate.db"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+
+    # Requests whose body is larger answer 413 before the body is read further.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # How long a verified API key is trusted before the database is asked again. Bounds how
+    # long a revoked key keeps working on a process that has just seen it (0 = ask every time).
+    auth_cache_seconds: float = Field(default=1.0, ge=0)
+    # Pool of database connections per process (PostgreSQL; SQLite readers).
+    db_pool_size: int = Field(default=20, ge=1)
+
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["text", "json"] = "text"

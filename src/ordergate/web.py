@@ -1,0 +1,119 @@
+"""HTTP plumbing shared by every front door: reading bodies within limits, JSON in and out,
+and rendering errors as RFC 9457 problem documents."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import jiter
+import orjson
+from fastapi import Request
+from fastapi.responses import Response
+
+from ordergate.errors import (
+    FieldError,
+    InvalidParameter,
+    MalformedJson,
+    OrdergateError,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+
+PROBLEM_TYPE = "urn:ordergate:problem:"
+
+
+class JSONResponse(Response):
+    """A response encoded once with orjson (decimal strings and datetimes are already text)."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        if isinstance(content, bytes):
+            return content
+        return orjson.dumps(content)
+
+
+def json_response(
+    content: Any, status_code: int = 200, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(content, status_code=status_code, headers=headers)
+
+
+def problem_body(exc: OrdergateError, instance: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE + exc.code,
+        "title": exc.title,
+        "status": exc.status,
+        "detail": exc.detail,
+        "code": exc.code,
+    }
+    if instance:
+        body["instance"] = instance
+    if isinstance(exc, ValidationFailed | InvalidParameter):
+        body["errors"] = [e.as_dict() for e in exc.errors]
+    body.update(exc.extra)
+    return body
+
+
+def problem_response(exc: OrdergateError, instance: str | None = None) -> Response:
+    return Response(
+        orjson.dumps(problem_body(exc, instance)),
+        status_code=exc.status,
+        media_type="application/problem+json",
+        headers=exc.headers,
+    )
+
+
+def _is_json_media_type(content_type: str, extra: tuple[str, ...]) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json") or media in extra
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing (413) as soon as it is known to exceed ``limit`` bytes.
+
+    A declared ``Content-Length`` over the limit is refused before any of the body is read;
+    a chunked body is counted as it arrives, so a huge body is never held in memory.
+    """
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The body is larger than the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"The body is larger than the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_json(
+    request: Request, limit: int, *, also_accept: tuple[str, ...] = ()
+) -> tuple[bytes, Any]:
+    """Check the content type, read the body within ``limit`` and parse it: (raw, parsed).
+
+    JSON numbers become ``Decimal`` (or ``int``), never binary floats: money must stay exact.
+    """
+    content_type = request.headers.get("content-type", "")
+    if not _is_json_media_type(content_type, also_accept):
+        raise UnsupportedMediaType(
+            f"Content-Type must be application/json, not {content_type or 'missing'}"
+        )
+    body = await read_body(request, limit)
+    return body, parse_json(body)
+
+
+def parse_json(body: bytes) -> Any:
+    if not body.strip():
+        raise MalformedJson("The request body is empty")
+    try:
+        return jiter.from_json(body, float_mode="decimal")
+    except ValueError as exc:
+        raise MalformedJson(f"The body is not valid JSON: {exc}") from None
+
+
+def parameter_error(name: str, code: str, detail: str) -> InvalidParameter:
+    return InvalidParameter([FieldError(f"/query/{name}", code, detail)])
