@@ -40,4 +40,4 @@ def _diff(old: Any, new: Any, path: list[int | str], out: list[str]) -> None:
                 out,
             )
     elif old != new or type(old) is not type(new):
-        out.append(pointer(path) or "/")
+        out.append(pointer(path))

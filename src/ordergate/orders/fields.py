@@ -57,7 +57,7 @@ def _is_language(code: str) -> bool:
 
 def _language(value: str) -> str:
     value = value.lower()
-    if not _is_language(value):
+    if len(value) != 2 or not _is_language(value):
         raise _error("invalid_language", "Not an ISO 639-1 language code")
     return value
 
@@ -66,7 +66,7 @@ _LOCALE = re.compile(r"^([A-Za-z]{2})[-_]([A-Za-z]{2})$")
 
 
 def _locale(value: str) -> str:
-    m = _LOCALE.match(value)
+    m = _LOCALE.match(value) if len(value) == 5 else None
     if not m or not _is_language(m[1].lower()) or country_alpha2(m[2]) is None:
         raise _error("invalid_locale", "Not a locale of the form ll-CC (ISO 639-1, ISO 3166-1)")
     return f"{m[1].lower()}-{m[2].upper()}"
@@ -95,7 +95,7 @@ def _timezones() -> frozenset[str]:
 
 
 def _timezone(value: str) -> str:
-    if value not in _timezones():
+    if len(value) > 64 or value not in _timezones():
         raise _error("invalid_timezone", "Not an IANA time zone name (e.g. Europe/London)")
     return value
 
@@ -110,8 +110,11 @@ def normalise_email(value: str) -> str:
     return str(result.normalized)
 
 
+_GTIN = re.compile(r"^(?:[0-9]{8}|[0-9]{12,14})$")
+
+
 def _gtin(value: str) -> str:
-    if not value.isdigit() or len(value) not in (8, 12, 13, 14):
+    if not _GTIN.match(value):
         raise _error("invalid_gtin", "A GTIN is 8, 12, 13 or 14 digits")
     return value
 
@@ -125,6 +128,7 @@ def _url(value: str) -> str:
 # --- money -----------------------------------------------------------------------------------
 
 MONEY_LIMIT = Decimal(10) ** 12
+_MONEY_TEXT = re.compile(r"^-?[0-9]{1,20}(?:\.[0-9]{1,20})?$")
 
 
 def _money_in(value: Any) -> Decimal:
@@ -133,12 +137,16 @@ def _money_in(value: Any) -> Decimal:
     # already inexact.
     if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
         raise _error("invalid_money", "A money amount is a decimal string or a JSON number")
+    if isinstance(value, str) and not _MONEY_TEXT.match(value):
+        raise _error("invalid_money", "Not a decimal number like 55.99")
     try:
-        d = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
-    except InvalidOperation:
-        raise _error("invalid_money", "Not a decimal number") from None
+        d = Decimal(value)
+    except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
+        raise _error("invalid_money", "Not a decimal number like 55.99") from None
     if not d.is_finite():
-        raise _error("invalid_money", "Not a decimal number")
+        raise _error("invalid_money", "Not a decimal number like 55.99")
+    if d.is_zero():
+        d = d.copy_abs()  # "-0" is 0
     if abs(d) >= MONEY_LIMIT:
         raise _error("out_of_range", "A money amount must be below 1,000,000,000,000")
     exponent = d.as_tuple().exponent
@@ -153,7 +161,7 @@ def money_text(value: Decimal) -> str:
 
 
 _money_schema = WithJsonSchema(
-    {"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "examples": ["55.99"]}
+    {"type": ["string", "number"], "pattern": _MONEY_TEXT.pattern, "examples": ["55.99"]}
 )
 Money = Annotated[
     Decimal,
@@ -174,11 +182,12 @@ PositiveMoney = Annotated[Money, AfterValidator(_non_negative)]
 
 # --- times -------------------------------------------------------------------------------------
 
-_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_ONLY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_ISO_START = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[Tt ]|$)")
 
 
 def _datetime_in(value: Any) -> Any:
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not _ISO_START.match(value):
         raise _error("invalid_datetime", "An ISO 8601 date-time string is expected")
     if _DATE_ONLY.match(value):
         return value + "T00:00:00Z"  # a bare date means midnight UTC
@@ -226,13 +235,16 @@ NonEmpty64 = Annotated[str, Field(min_length=1, max_length=64)]
 NonEmpty255 = Annotated[str, Field(min_length=1, max_length=255)]
 
 
-CountryCode = Annotated[str, Field(max_length=3), AfterValidator(_country)]
-LanguageCode = Annotated[str, Field(max_length=2), AfterValidator(_language)]
-Locale = Annotated[str, Field(max_length=5), AfterValidator(_locale)]
-CurrencyCode = Annotated[str, Field(max_length=3), AfterValidator(_currency)]
-Timezone = Annotated[str, Field(max_length=64), AfterValidator(_timezone)]
+# Code fields have no max_length of their own: a wrong length is reported with the field's own
+# code (invalid_country, not too_long); each validator checks the length first, so a long
+# string costs nothing.
+CountryCode = Annotated[str, AfterValidator(_country)]
+LanguageCode = Annotated[str, AfterValidator(_language)]
+Locale = Annotated[str, AfterValidator(_locale)]
+CurrencyCode = Annotated[str, AfterValidator(_currency)]
+Timezone = Annotated[str, AfterValidator(_timezone)]
 Email = Annotated[str, Field(max_length=320), AfterValidator(normalise_email)]
-Gtin = Annotated[str, Field(max_length=14), AfterValidator(_gtin)]
+Gtin = Annotated[str, AfterValidator(_gtin)]
 Url = Annotated[str, Field(max_length=2048), AfterValidator(_url)]
 
 
@@ -244,10 +256,11 @@ METADATA_MAX_VALUE_CHARS = 1000
 
 
 def _metadata_value(v: Any) -> Any:
-    if isinstance(v, Decimal):
-        # Metadata is not money: numbers are kept as JSON numbers (IEEE doubles), like in any
-        # JSON document store. Exact values belong in a string.
-        return int(v) if v == v.to_integral_value() else float(v)
+    if isinstance(v, Decimal | float) and not isinstance(v, bool):
+        # a float comes from a stored document (or a Python caller): read it as its shortest repr
+        return _metadata_number(Decimal(repr(v)) if isinstance(v, float) else v)
+    if isinstance(v, int) and not isinstance(v, bool):
+        return _metadata_number(Decimal(v))
     if isinstance(v, str):
         if len(v) > METADATA_MAX_VALUE_CHARS:
             raise _error("string_too_long", "At most {n} characters", n=METADATA_MAX_VALUE_CHARS)
@@ -255,6 +268,22 @@ def _metadata_value(v: Any) -> Any:
     if v is None or isinstance(v, bool | int | float):
         return v
     raise _error("invalid_metadata_value", "Must be a string, number, boolean or null")
+
+
+def _metadata_number(v: Decimal) -> int | float:
+    """A metadata number as stored: an int, or a double that is exactly what was sent.
+
+    Metadata is not money, and JSON documents keep numbers as IEEE doubles; a number a double
+    cannot hold exactly is refused rather than silently changed (send it as a string).
+    """
+    if not v.is_finite() or v.adjusted() > 15 or (not v.is_zero() and v.adjusted() < -15):
+        raise _error("out_of_range", "Numbers must be between 1e-15 and 1e15; use a string")
+    if v == v.to_integral_value():
+        return int(v)
+    f = float(v)
+    if Decimal(repr(f)) != v:
+        raise _error("imprecise_number", "Not exactly representable; use a string")
+    return f
 
 
 MetadataKey = Annotated[str, Field(pattern=METADATA_KEY.pattern, max_length=64)]

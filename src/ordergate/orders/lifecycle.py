@@ -65,7 +65,7 @@ def remaining_quantities(
 
 def status_of(items: list[dict[str, Any]], fulfillments: list[dict[str, Any]]) -> Status:
     """The status that the fulfilments imply (cancellation is recorded separately)."""
-    if not fulfillments:
+    if not any(fulfilled_quantities(fulfillments).values()):
         return Status.UNFULFILLED
     if remaining_quantities(items, fulfillments):
         return Status.PARTIALLY_FULFILLED

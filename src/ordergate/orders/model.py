@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ordergate.errors import FieldError, ValidationFailed
+from ordergate.orders import rules
 from ordergate.orders.fields import (
     CountryCode,
     CurrencyCode,
@@ -40,7 +41,6 @@ from ordergate.orders.fields import (
 
 MAX_ITEMS = 1000
 MAX_TAGS = 100
-FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 
 
 class _Schema(BaseModel):
@@ -263,89 +263,46 @@ def field_errors(exc: ValidationError, prefix: tuple[int | str, ...] = ()) -> li
 
 
 def validate_order(data: Any, *, now: dt.datetime | None = None) -> Order:
-    """Validate and normalise an order; raise :class:`ValidationFailed` listing every error."""
+    """Validate and normalise an order; raise :class:`ValidationFailed` listing every error.
+
+    Field errors and cross-field errors are reported together: when some fields are invalid,
+    the cross-field rules still run on what can be read of the rest.
+    """
     try:
         order = Order.model_validate(data)
     except ValidationError as exc:
-        raise ValidationFailed(field_errors(exc)) from None
-    errors = check_order(order, now=now)
+        errors = field_errors(exc)
+        reported = {e.pointer for e in errors}
+        extra = rules.check(rules.raw_facts(data), now)
+        raise ValidationFailed(errors + [e for e in extra if e.pointer not in reported]) from None
+    errors = rules.check(rules.facts_of(order), now)
     if errors:
         raise ValidationFailed(errors)
+    normalise(order)
     return order
 
 
-def _quantize(amount: Decimal, currency: str | None, ptr: str, errors: list[FieldError]) -> Decimal:
+def _at_minor_unit(amount: Decimal, currency: str | None) -> Decimal:
     digits = currency_exponent(currency) if currency else None
-    if digits is None:
-        return amount
-    exponent = amount.as_tuple().exponent
-    assert isinstance(exponent, int)
-    quantum = Decimal(1).scaleb(-digits)
-    if -exponent > digits and amount != amount.quantize(quantum):
-        errors.append(
-            FieldError(
-                ptr,
-                "too_many_decimals",
-                f"{currency} amounts have at most {digits} decimal places",
-            )
-        )
-        return amount
-    return amount.quantize(quantum)
+    return amount if digits is None else amount.quantize(Decimal(1).scaleb(-digits))
 
 
-def check_order(order: Order, *, now: dt.datetime | None = None) -> list[FieldError]:
-    """Rules that span fields; normalises the order in place (defaults, money scale).
-
-    Runs once every field is valid on its own.
-    """
-    errors: list[FieldError] = []
-    now = now or dt.datetime.now(dt.UTC)
-    for name in ("placed_at", "fulfilled_at"):
-        value = getattr(order, name)
-        if value is not None and value > now + FUTURE_TOLERANCE:
-            errors.append(
-                FieldError(f"/{name}", "in_future", "Must not be more than 5 minutes ahead")
-            )
-
-    seen: dict[str, int] = {}
+def normalise(order: Order) -> None:
+    """Fill defaults and write amounts at their currency's minor unit (after the rules hold)."""
     for i, item in enumerate(order.items):
         if item.line_id is None:
             item.line_id = str(i + 1)
-        if item.line_id in seen:
-            errors.append(
-                FieldError(
-                    f"/items/{i}/line_id",
-                    "duplicate",
-                    f"line_id {item.line_id!r} is already used by /items/{seen[item.line_id]}",
-                )
-            )
-        else:
-            seen[item.line_id] = i
         if item.currency is None:
             item.currency = order.currency
         if item.unit_price is not None:
-            item.unit_price = _quantize(
-                item.unit_price, item.currency, f"/items/{i}/unit_price", errors
-            )
-
+            item.unit_price = _at_minor_unit(item.unit_price, item.currency)
     if order.totals is not None:
-        for name in ("total", "subtotal", "shipping", "tax", "discount"):
+        for name in rules.TOTALS:
             value = getattr(order.totals, name)
             if value is not None:
-                setattr(
-                    order.totals,
-                    name,
-                    _quantize(value, order.currency, f"/totals/{name}", errors),
-                )
-
-    pd = order.promised_delivery
-    if pd is not None and pd.earliest and pd.latest and pd.earliest > pd.latest:
-        errors.append(
-            FieldError("/promised_delivery/latest", "invalid", "Must not be before earliest")
-        )
+                setattr(order.totals, name, _at_minor_unit(value, order.currency))
     # Tags are a set: a repeated tag is kept once, in first-seen order.
     order.tags = list(dict.fromkeys(order.tags))
-    return errors
 
 
 def to_document(order: Order) -> dict[str, Any]:
