@@ -90,6 +90,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         error.status = exc.status_code  # type: ignore[misc]
         error.code = "http_error"  # type: ignore[misc]
         error.title = str(exc.detail)  # type: ignore[misc]
+        error.headers.update(exc.headers or {})  # e.g. Allow on a 405
         return problem_response(error, instance=request.url.path)
 
     async def unexpected(request: Request, exc: Exception) -> Response:
