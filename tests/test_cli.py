@@ -11,25 +11,36 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
+
+from ordergate import cli
 
 ORDERGATE = [sys.executable, "-m", "ordergate"]
 
 
-def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ORDERGATE + args, env=env, cwd=cwd, capture_output=True, text=True, timeout=60
-    )
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _run(args: list[str], env: dict[str, str], cwd: Path) -> Ran:
+    """The command in this process (fast); ``serve`` is tested as a real process below."""
+    result = CliRunner().invoke(cli.app, args, env=env)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return Ran(result.exit_code, result.stdout, result.stderr)
 
 
 @pytest.fixture
 def cli_env(tmp_path: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env["ORDERGATE_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
-    return env
+    return {"ORDERGATE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"}
 
 
 def test_org_and_key_commands_with_json(cli_env: dict[str, str], tmp_path: Path) -> None:
@@ -104,7 +115,7 @@ def test_serve_demo_on_a_fresh_database_prints_a_working_curl_example(
     with log.open("w") as out:
         proc = subprocess.Popen(
             [*ORDERGATE, "serve", "--demo", "--port", str(port)],
-            env=cli_env,
+            env={**os.environ, **cli_env},
             cwd=tmp_path,
             stdout=out,
             stderr=subprocess.STDOUT,

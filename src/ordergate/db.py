@@ -23,6 +23,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from ordergate.groupcommit import GroupCommitWriter
+
 metadata = sa.MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -125,9 +127,10 @@ def _engine(url: str, *, pool_size: int, immediate: bool = False) -> AsyncEngine
 class Database:
     """The engines of one database URL.
 
-    On PostgreSQL readers and writers share one pool. On SQLite, which allows one writer at a
-    time, writes go through a pool of one connection, so concurrent requests of this process
-    queue for it in order instead of spinning on ``SQLITE_BUSY``; reads use their own pool.
+    On PostgreSQL readers and writers share one pool; every write block is its own
+    transaction (PostgreSQL groups concurrent commits into one WAL flush by itself). On SQLite,
+    which allows one writer at a time, this process's write blocks go through one connection
+    and are committed in groups (see ``groupcommit``); reads use their own pool.
     """
 
     def __init__(self, url: str, *, pool_size: int = 20) -> None:
@@ -139,13 +142,20 @@ class Database:
                 path.parent.mkdir(parents=True, exist_ok=True)
             self.write_engine = _engine(url, pool_size=1, immediate=True)
             self.read_engine = _engine(url, pool_size=min(pool_size, 8))
+            self._writer: GroupCommitWriter | None = GroupCommitWriter(self.write_engine)
         else:
             self.write_engine = _engine(url, pool_size=pool_size)
             self.read_engine = self.write_engine
+            self._writer = None
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction: committed when the block ends, rolled back on an exception."""
+        """A write transaction: committed (durably) when the block ends, before the caller
+        continues; rolled back if the block raises."""
+        if self._writer is not None:
+            async with self._writer.transaction() as conn:
+                yield conn
+            return
         async with self.write_engine.begin() as conn:
             yield conn
 
@@ -159,6 +169,8 @@ class Database:
             await conn.execute(sa.text("SELECT 1"))
 
     async def dispose(self) -> None:
+        if self._writer is not None:
+            await self._writer.close()
         await self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()
