@@ -107,8 +107,19 @@ def database_url(engine: str, database_urls: dict[str, str]) -> str:
     return database_urls[engine]
 
 
+@pytest.fixture(scope="session")
+def postgres_url(pg_reason: str | None, database_urls: dict[str, str]) -> str:
+    """For the few tests about PostgreSQL-only behaviour (not parametrised over engines)."""
+    if pg_reason is not None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"PostgreSQL is required under CI but unavailable: {pg_reason}")
+        pytest.skip(f"PostgreSQL unavailable ({pg_reason}); PostgreSQL half skipped")
+    return database_urls["postgresql"]
+
+
 def make_settings(database_url: str, **overrides: Any) -> Settings:
-    return Settings(database_url=database_url, **overrides)
+    # Tests page oldest-first right after writing; the settle window has its own test.
+    return Settings(database_url=database_url, **{"list_settle_seconds": 0, **overrides})
 
 
 @pytest.fixture(scope="session")

@@ -4,19 +4,23 @@ lifespan (engines are created when the app starts, never at import)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ordergate import __version__
 from ordergate.api import health, openapi
 from ordergate.api import orders as orders_api
 from ordergate.db import Database
 from ordergate.errors import (
+    BadRequest,
     FieldError,
     InvalidParameter,
     NotFound,
@@ -54,11 +58,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.add_middleware(RejectNul)
     app.include_router(health.router)
     app.include_router(orders_api.router)
     _install_error_handlers(app)
     openapi.install(app)
     return app
+
+
+class RejectNul:
+    """400 for a NUL character in the path or query string, before any route runs: no
+    database can store it (PostgreSQL text refuses it) and no identifier contains it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (
+            b"%00" in scope.get("raw_path", b"") or b"%00" in scope.get("query_string", b"")
+        ):
+            error = BadRequest(
+                "The path or query contains a NUL character", code="invalid_character"
+            )
+            await problem_response(error, instance=scope["path"])(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -90,7 +114,14 @@ def _install_error_handlers(app: FastAPI) -> None:
         error.status = exc.status_code  # type: ignore[misc]
         error.code = "http_error"  # type: ignore[misc]
         error.title = str(exc.detail)  # type: ignore[misc]
-        error.headers.update(exc.headers or {})  # e.g. Allow on a 405
+        error.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the first route that matched the path; name them all.
+            methods: set[str] = set()
+            for route in _api_routes(request.app.router.routes):
+                if route.matches(request.scope)[0] != Match.NONE:
+                    methods |= route.methods or set()
+            error.headers["Allow"] = ", ".join(sorted(methods))
         return problem_response(error, instance=request.url.path)
 
     async def unexpected(request: Request, exc: Exception) -> Response:
@@ -101,6 +132,15 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, invalid_parameters)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, unexpected)
+
+
+def _api_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
+    for route in routes:
+        included = getattr(route, "original_router", None)  # FastAPI's include_router wrapper
+        if included is not None:
+            yield from _api_routes(included.routes)
+        elif isinstance(route, APIRoute):
+            yield route
 
 
 def _parameter_code(pydantic_type: str) -> str:

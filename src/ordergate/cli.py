@@ -69,17 +69,15 @@ def _print_json(value: Any) -> None:
 def _configure_logging(settings: Settings) -> dict[str, Any]:
     """Logging for the server; returns uvicorn's log config so both use one format."""
     level = settings.log_level.upper()
-    if settings.log_format == "json":
-        fmt = (
-            '{"time": "%(asctime)s", "level": "%(levelname)s", "logger": "%(name)s", '
-            '"message": %(message)r}'
-        )
-    else:
-        fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    formatter: dict[str, Any] = (
+        {"()": "ordergate.logs.JsonFormatter"}
+        if settings.log_format == "json"
+        else {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
+    )
     config: dict[str, Any] = {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"default": {"format": fmt}},
+        "formatters": {"default": formatter},
         "handlers": {
             "default": {
                 "class": "logging.StreamHandler",
@@ -131,8 +129,8 @@ def _print_demo(new: tenancy.NewKey | None, host: str, port: int) -> None:
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.", min=1, max=65535)] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes.", min=1)] = None,
     demo: Annotated[
         bool,
         typer.Option(
@@ -144,9 +142,9 @@ def serve(
     import uvicorn
 
     settings = _settings()
-    host = host or settings.host
-    port = port or settings.port
-    workers = workers or settings.workers
+    host = host if host is not None else settings.host
+    port = port if port is not None else settings.port
+    workers = workers if workers is not None else settings.workers
     log_config = _configure_logging(settings)
     dbm.migrate_sync(settings.database_url)
     if demo:

@@ -5,7 +5,7 @@ one handler in ``app.py`` renders them (RFC 9457 on /v1; a dialect renders its o
 Anything that is not an ``OrdergateError`` is a bug and becomes a 500 without details.
 
     OrdergateError
-    ├── BadRequest (400)            malformed_json, invalid_parameter, invalid_cursor
+    ├── BadRequest (400)            malformed_json, invalid_parameter, invalid_character
     ├── Unauthorized (401)          unauthorized
     ├── Forbidden (403)             forbidden
     ├── NotFound (404)              not_found

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -28,5 +28,15 @@ class Settings(BaseSettings):
     # Pool of database connections per process (PostgreSQL; SQLite readers).
     db_pool_size: int = Field(default=20, ge=1)
 
+    # Oldest-first listings on PostgreSQL show orders once their time is this old, so that a
+    # client paging forward never passes an order whose transaction commits late.
+    list_settle_seconds: float = Field(default=1.0, ge=0, le=60)
+
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
     log_format: Literal["text", "json"] = "text"

@@ -3,7 +3,7 @@ and rendering errors as RFC 9457 problem documents."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import jiter
@@ -110,9 +110,33 @@ def parse_json(body: bytes) -> Any:
     if not body.strip():
         raise MalformedJson("The request body is empty")
     try:
-        return jiter.from_json(body, float_mode="decimal")
+        value = jiter.from_json(body, float_mode="decimal")
     except ValueError as exc:
         raise MalformedJson(f"The body is not valid JSON: {exc}") from None
+    # NUL can only arrive escaped; the byte search keeps the walk off the common path.
+    if b"\\u0000" in body:
+        found = list(_nul_pointers(value, ""))
+        if found:
+            raise ValidationFailed(
+                [FieldError(p, "invalid_character", "Text must not contain NUL") for p in found]
+            )
+    return value
+
+
+def _nul_pointers(value: Any, at: str) -> Iterator[str]:
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield at
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            here = at + "/" + k.replace("~", "~0").replace("/", "~1")
+            if "\x00" in k:
+                yield here
+            else:
+                yield from _nul_pointers(v, here)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _nul_pointers(v, f"{at}/{i}")
 
 
 def parameter_error(name: str, code: str, detail: str) -> InvalidParameter:

@@ -165,3 +165,55 @@ async def test_a_cursor_is_bound_to_its_ordering(client: httpx.AsyncClient, tena
     r = await client.get(f"/v1/orders?order_by=updated_at&cursor={cursor}", headers=tenant.headers)
     assert r.status_code == 400
     assert r.json()["errors"][0]["code"] == "invalid_cursor"
+
+
+async def test_oldest_first_paging_waits_for_late_commits_on_postgresql(
+    postgres_url: str,
+) -> None:
+    """A transaction that stamped an earlier created_at commits after a newer order was read:
+    without the settle window the forward cursor passes it; with it, it is seen in order.
+    (SQLite writes one transaction at a time, so there commit order is time order.)"""
+    import datetime as dt
+
+    from ordergate.app import create_app
+    from ordergate.orders import service
+    from ordergate.orders.model import validate_order
+    from ordergate.orders.store import ListFilter
+    from ordergate.tenancy.auth import Principal
+    from tests.conftest import make_settings, make_tenant
+
+    app = create_app(make_settings(postgres_url))
+
+    async def walk(principal: Principal, settle: float) -> list[str]:
+        async with app.state.db.read() as conn:
+            page = await service.list_orders(
+                conn,
+                principal,
+                ListFilter(),
+                descending=False,
+                limit=50,
+                settle=dt.timedelta(seconds=settle),
+            )
+        return [o.order_ref for o in page]
+
+    async with app.router.lifespan_context(app):
+        tenant = await make_tenant(app)
+        principal = Principal(
+            organisation_id=tenant.org.id,
+            trkref=tenant.org.trkref,
+            organisation_number=tenant.org.number,
+            key_id=tenant.key.key_id,
+            scopes=frozenset(tenant.key.scopes),
+        )
+        async with app.state.db.write_engine.connect() as late:
+            await late.begin()
+            a = validate_order(factories.order(ref="A"))
+            await service.create(late, principal, a, raw_body=None)
+            async with app.state.db.write() as other:
+                b = validate_order(factories.order(ref="B"))
+                await service.create(other, principal, b, raw_body=None)
+            assert await walk(principal, 0) == ["B"]  # a cursor taken here is past A forever
+            assert await walk(principal, 0.5) == []  # within the window neither shows yet
+            await late.commit()
+        await asyncio.sleep(0.55)
+        assert await walk(principal, 0.5) == ["A", "B"]

@@ -33,14 +33,18 @@ def _order_response(order: StoredOrder, status_code: int = 200, **headers: str) 
 
 
 def _if_match(value: str | None) -> IfMatch:
+    """RFC 9110 If-Match: ``*`` or a list of entity tags, compared strongly (a weak tag
+    ``W/"3"`` never matches). Tags that name no version leave an empty set: 412."""
     if value is None:
         return None
-    value = value.strip()
-    if value == "*":
+    if value.strip() == "*":
         return "*"
-    value = value.removeprefix("W/").strip('"')
-    # An If-Match that cannot name any version can never match: the precondition fails.
-    return int(value) if value.isdigit() else -1
+    versions = set()
+    for tag in value.split(","):
+        tag = tag.strip()
+        if len(tag) >= 3 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit():
+            versions.add(int(tag[1:-1]))
+    return frozenset(versions)
 
 
 @router.post(
@@ -77,7 +81,7 @@ async def create_order(
 
 
 @router.put(
-    "/by-ref/{order_ref}",
+    "/by-ref/{order_ref:path}",
     summary="Create or replace the order with this order_ref",
     description=(
         '201 created, 200 replaced, 200 unchanged (same version). `If-Match: "<version>"` '
@@ -99,14 +103,16 @@ async def put_order(
     if_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     body, raw = await read_json(request, settings.max_body_bytes)
-    if isinstance(raw, dict):
-        if "order_ref" not in raw:
-            raw["order_ref"] = order_ref
-        elif raw["order_ref"] != order_ref:
-            raise ValidationFailed(
-                [FieldError("/order_ref", "mismatch", "Must equal the order_ref in the path")]
-            )
-    order = validate_order(raw)
+    mismatch = []
+    if isinstance(raw, dict) and raw.setdefault("order_ref", order_ref) != order_ref:
+        mismatch = [FieldError("/order_ref", "mismatch", "Must equal the order_ref in the path")]
+        raw["order_ref"] = order_ref  # validate the rest as if it did, to report it all
+    try:
+        order = validate_order(raw)
+    except ValidationFailed as exc:
+        raise ValidationFailed([*mismatch, *exc.errors]) from None
+    if mismatch:
+        raise ValidationFailed(mismatch)
     async with db.write() as conn:
         result = await orders.put(
             conn, principal, order, raw_body=body, if_match=_if_match(if_match)
@@ -117,7 +123,7 @@ async def put_order(
 
 
 @router.get(
-    "/by-ref/{order_ref}",
+    "/by-ref/{order_ref:path}",
     summary="Get an order by its order_ref",
     responses={200: {"model": OrderOut}, **problems(404)},
 )
@@ -205,6 +211,7 @@ class OrderPage(BaseModel):
 async def list_orders(
     principal: OrdersRead,
     db: Db,
+    settings: AppSettings,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     order_by: OrderBy = "-created_at",
@@ -224,17 +231,22 @@ async def list_orders(
         if s not in Status.__members__.values():
             raise parameter_error("status", "invalid", f"{s!r} is not one of {', '.join(Status)}")
 
-    def utc(value: dt.datetime | None) -> dt.datetime | None:
-        if value is None or value.tzinfo is not None:
-            return value
-        return value.replace(tzinfo=dt.UTC)
+    def utc(name: str, value: dt.datetime | None) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:  # a naive time is read as UTC
+            return value.replace(tzinfo=dt.UTC)
+        try:
+            return value.astimezone(dt.UTC)
+        except OverflowError:
+            raise parameter_error(name, "invalid", "Out of the representable range") from None
 
     flt = ListFilter(
         statuses=statuses,
-        created_after=utc(created_after),
-        created_before=utc(created_before),
-        updated_after=utc(updated_after),
-        updated_before=utc(updated_before),
+        created_after=utc("created_after", created_after),
+        created_before=utc("created_before", created_before),
+        updated_after=utc("updated_after", updated_after),
+        updated_before=utc("updated_before", updated_before),
         email=email,
         sku=sku,
         tag=tag,
@@ -252,6 +264,9 @@ async def list_orders(
             descending=order_by.startswith("-"),
             limit=limit + 1,
             after=after,
+            # SQLite stamps times inside its one-at-a-time writes, so commit order is time
+            # order there and no settle window is needed.
+            settle=dt.timedelta(seconds=0 if db.is_sqlite else settings.list_settle_seconds),
         )
     next_cursor = _encode_cursor(order_by, page[limit - 1]) if len(page) > limit else None
     body: dict[str, Any] = {

@@ -20,6 +20,11 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
+def same_document(a: Any, b: Any) -> bool:
+    """Equal as JSON: unlike ``==``, ``true`` is not ``1`` and ``1`` is not ``1.0``."""
+    return not differing_pointers(a, b)
+
+
 def differing_pointers(old: Any, new: Any) -> list[str]:
     """JSON pointers of the leaves that differ between two documents, in document order."""
     out: list[str] = []

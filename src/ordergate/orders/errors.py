@@ -23,8 +23,8 @@ class OrderRefConflict(Conflict):
 
     def __init__(self, order_ref: str, existing_id: UUID, differences: list[str]) -> None:
         super().__init__(
-            f"Order {order_ref!r} already exists with different content; use PUT "
-            "/v1/orders/by-ref/{order_ref} to replace it or PATCH to change it",
+            f"Order {order_ref!r} already exists with different content; replace it with PUT "
+            "on /v1/orders/by-ref/… or change it with PATCH",
             existing_id=str(existing_id),
             differences=differences,
         )

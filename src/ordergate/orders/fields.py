@@ -197,7 +197,10 @@ def _datetime_in(value: Any) -> Any:
 def _as_utc(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:  # 9999-12-31T23:00-05:00 is past the last representable instant
+        raise _error("invalid_datetime", "Out of the representable range") from None
 
 
 def iso_utc(value: dt.datetime) -> str:
@@ -270,6 +273,9 @@ def _metadata_value(v: Any) -> Any:
     raise _error("invalid_metadata_value", "Must be a string, number, boolean or null")
 
 
+_SAFE_INTEGER = 2**53
+
+
 def _metadata_number(v: Decimal) -> int | float:
     """A metadata number as stored: an int, or a double that is exactly what was sent.
 
@@ -277,12 +283,14 @@ def _metadata_number(v: Decimal) -> int | float:
     cannot hold exactly is refused rather than silently changed (send it as a string).
     """
     if not v.is_finite() or v.adjusted() > 15 or (not v.is_zero() and v.adjusted() < -15):
-        raise _error("out_of_range", "Numbers must be between 1e-15 and 1e15; use a string")
+        raise _error("out_of_range", "Numbers must be within ±9007199254740992; use a string")
     if v == v.to_integral_value():
+        if abs(v) > _SAFE_INTEGER:
+            raise _error("out_of_range", "Numbers must be within ±9007199254740992; use a string")
         return int(v)
     f = float(v)
     if Decimal(repr(f)) != v:
-        raise _error("imprecise_number", "Not exactly representable; use a string")
+        raise _error("imprecise_number", "A double cannot hold this number exactly; use a string")
     return f
 
 

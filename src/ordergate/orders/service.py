@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ordergate.errors import FieldError, PreconditionFailed, ValidationFailed
 from ordergate.orders import lifecycle, store
-from ordergate.orders.documents import differing_pointers, merge_patch
+from ordergate.orders.documents import differing_pointers, merge_patch, same_document
 from ordergate.orders.errors import OrderNotFound, OrderRefConflict
 from ordergate.orders.lifecycle import Status
 from ordergate.orders.model import (
@@ -33,7 +33,8 @@ from ordergate.tenancy.auth import Principal
 Outcome = Literal["created", "updated", "unchanged", "existing"]
 # "existing": a create found the same order_ref with the same content (a safe retry).
 
-IfMatch = int | Literal["*"] | None
+# What an If-Match header allows: any version ("*"), some versions, or no condition (None).
+IfMatch = Literal["*"] | frozenset[int] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +70,7 @@ def _new_order(principal: Principal, doc: dict[str, Any], via: str) -> StoredOrd
 
 
 def _same_or_conflict(existing: StoredOrder, doc: dict[str, Any]) -> Result:
-    if existing.doc == doc:
+    if same_document(existing.doc, doc):
         return Result("existing", existing)
     raise OrderRefConflict(existing.order_ref, existing.id, differing_pointers(existing.doc, doc))
 
@@ -101,7 +102,7 @@ async def create(
 def _check_if_match(existing: StoredOrder | None, if_match: IfMatch) -> None:
     if if_match is None:
         return
-    if existing is None or (if_match != "*" and if_match != existing.version):
+    if existing is None or (if_match != "*" and existing.version not in if_match):
         current = "none" if existing is None else f'"{existing.version}"'
         raise PreconditionFailed(
             f"If-Match does not match the order's current version (ETag {current})"
@@ -150,7 +151,7 @@ async def put(
             return Result("created", new)
         existing = await store.get(conn, org_id, order_ref=order.order_ref, for_update=True)
         assert existing is not None
-    if existing.doc == doc:
+    if same_document(existing.doc, doc):
         return Result("unchanged", existing)
     previous = existing.doc
     _apply_replacement(existing, doc, via)
@@ -168,20 +169,24 @@ async def patch(
     if_match: IfMatch = None,
 ) -> Result:
     """Apply an RFC 7386 merge patch to the order's mutable fields, validated like a create."""
-    if not isinstance(changes, dict):
-        raise ValidationFailed([FieldError("", "invalid_type", "A merge patch is a JSON object")])
-    immutable = [
-        FieldError(f"/{k}", "immutable", f"{k} cannot be changed by PATCH; use PUT by order_ref")
-        for k in changes
-        if k in ORDER_FIELDS and k not in PATCHABLE_FIELDS
-    ]
-    if immutable:
-        raise ValidationFailed(immutable)
     existing = await get(conn, principal, order_id, for_update=True)
     _check_if_match(existing, if_match)
-    order = validate_order(merge_patch(existing.doc, changes))
+    if not isinstance(changes, dict):
+        raise ValidationFailed([FieldError("", "invalid_type", "A merge patch is a JSON object")])
+    immutable = {
+        k: FieldError(f"/{k}", "immutable", f"{k} cannot be changed by PATCH; use PUT by order_ref")
+        for k in changes
+        if k in ORDER_FIELDS and k not in PATCHABLE_FIELDS
+    }
+    allowed = {k: v for k, v in changes.items() if k not in immutable}
+    try:
+        order = validate_order(merge_patch(existing.doc, allowed))
+    except ValidationFailed as exc:
+        raise ValidationFailed([*immutable.values(), *exc.errors]) from None
+    if immutable:
+        raise ValidationFailed(list(immutable.values()))
     doc = to_document(order)
-    if doc == existing.doc:
+    if same_document(existing.doc, doc):
         return Result("unchanged", existing)
     previous = existing.doc
     existing.doc = doc
@@ -218,7 +223,16 @@ async def list_orders(
     descending: bool = True,
     limit: int = 50,
     after: tuple[dt.datetime, UUID] | None = None,
+    settle: dt.timedelta = dt.timedelta(0),
 ) -> list[StoredOrder]:
+    """A page of orders.
+
+    Oldest-first walks (the way a client syncs) show only rows whose time is at least
+    ``settle`` old. A transaction that stamped an earlier time may commit after a later one
+    has been read; were it shown at once, the next page's cursor would already be past it.
+    Newest-first pages need no such wait: a late commit lands ahead of the cursor.
+    """
+    until = _now() - settle if settle and not descending else None
     return await store.list_page(
         conn,
         principal.organisation_id,
@@ -227,4 +241,5 @@ async def list_orders(
         descending=descending,
         limit=limit,
         after=after,
+        until=until,
     )

@@ -39,9 +39,15 @@ class StoredOrder:
 
     def render(self) -> dict[str, Any]:
         """The order as the API returns it."""
+        doc = self.doc
+        # fulfilled_at follows the lifecycle: when the order became fulfilled (the last
+        # fulfilment completed it), else null, whatever a later replacement body said.
+        fulfilled_at = self.fulfillments[-1]["created_at"] if self.status == "fulfilled" else None
+        if doc["fulfilled_at"] != fulfilled_at:
+            doc = {**doc, "fulfilled_at": fulfilled_at}
         return {
             "id": str(self.id),
-            **self.doc,
+            **doc,
             "number": self.number,
             "status": self.status,
             "cancellation": self.cancellation,
@@ -238,8 +244,10 @@ async def list_page(
     descending: bool,
     limit: int,
     after: tuple[dt.datetime, UUID] | None,
+    until: dt.datetime | None = None,
 ) -> list[StoredOrder]:
-    """One keyset page: rows strictly after ``after`` in (sort column, id) order.
+    """One keyset page: rows strictly after ``after`` in (sort column, id) order, and with
+    the sort column before ``until`` when given.
 
     Keyset rather than OFFSET: a deep page costs the same as the first, and orders that
     arrive while a client pages do not shift the pages it has not read yet.
@@ -278,6 +286,8 @@ async def list_page(
                 order_tags.c.tag == flt.tag,
             )
         )
+    if until is not None:
+        conds.append(key < until)
     if after is not None:
         position = sa.tuple_(key, orders.c.id)
         bound = sa.tuple_(sa.literal(after[0], db.UtcDateTime), sa.literal(after[1], sa.Uuid))
