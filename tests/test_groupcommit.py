@@ -125,3 +125,25 @@ async def test_a_cancelled_request_leaves_nothing_and_blocks_nobody(sqlite_db: D
     await asyncio.gather(slow_task, queued, return_exceptions=True)
     await asyncio.wait_for(later, 5)
     assert await _names(sqlite_db, org) == {"later"}
+
+
+async def test_a_batch_that_cannot_begin_fails_its_request_instead_of_hanging(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    writer = sqlite_db._writer
+    assert writer is not None
+    good_engine = writer._engine
+    writer._engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path}/missing/dir/x.db")
+    try:
+        with pytest.raises(sa.exc.OperationalError):
+            async with asyncio.timeout(5), sqlite_db.write() as conn:
+                await _insert(conn, uuid.uuid4(), "never")
+    finally:
+        await writer._engine.dispose()
+        writer._engine = good_engine
+    org = uuid.uuid4()
+    async with sqlite_db.write() as conn:  # the writer recovers for the next request
+        await _insert(conn, org, "after")
+    assert await _names(sqlite_db, org) == {"after"}

@@ -130,7 +130,7 @@ def _print_demo(new: tenancy.NewKey | None, host: str, port: int) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.", min=1, max=65535)] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes.", min=1)] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes.", min=1, max=64)] = None,
     demo: Annotated[
         bool,
         typer.Option(

@@ -205,8 +205,9 @@ async def create_counter(conn: AsyncConnection, organisation_id: UUID, name: str
     """A per-organisation counter whose first value is 1.
 
     PostgreSQL uses a real sequence: ``nextval`` takes no row lock, so concurrent intake for one
-    organisation is not serialised on a counter row (gaps only appear when a transaction rolls
-    back). SQLite has one writer anyway, so a row in ``counters`` is enough.
+    organisation is not serialised on a counter row. Gaps appear when a transaction rolls back
+    or loses a race to insert the same new order_ref. SQLite has one writer anyway, so a row in
+    ``counters`` is enough (and gap-free).
     """
     if conn.dialect.name == "postgresql":
         await conn.execute(

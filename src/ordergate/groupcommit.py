@@ -113,6 +113,10 @@ class GroupCommitWriter:
             if turn is not None and turn not in done and _succeeded(turn):
                 waiting.append(turn)
             error = exc if isinstance(exc, Exception) else RuntimeError("the writer stopped")
+            if turn is not None and not turn.granted.done():
+                # The batch failed before this block could start (e.g. BEGIN found the
+                # database locked past the busy timeout): its request fails instead of waiting.
+                turn.granted.set_exception(error)
             for t in waiting:
                 if not t.committed.done():
                     t.committed.set_exception(error)
