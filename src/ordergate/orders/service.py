@@ -8,6 +8,7 @@ words (201 vs 200, "Order already exists", …).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from uuid import UUID
@@ -75,6 +76,82 @@ def _same_or_conflict(existing: StoredOrder, doc: dict[str, Any]) -> Result:
     raise OrderRefConflict(existing.order_ref, existing.id, differing_pointers(existing.doc, doc))
 
 
+@dataclass(frozen=True, slots=True)
+class NewOrder:
+    """One order to create: validated, with the body it came in and the door it came through."""
+
+    principal: Principal
+    order: Order
+    raw_body: bytes | None
+    via: str = "api"
+
+
+async def create_many(
+    conn: AsyncConnection, requests: Sequence[NewOrder]
+) -> list[Result | OrderRefConflict]:
+    """Create many orders set-based: a handful of statements whatever the count.
+
+    One outcome per request, in order: ``created``; ``existing`` for the same order_ref with
+    the same content (stored before, or earlier in this call); an :class:`OrderRefConflict`
+    (returned, not raised) for the same order_ref with different content.
+    """
+    docs = [to_document(r.order) for r in requests]
+    refs_by_org: dict[UUID, list[str]] = {}
+    for r, doc in zip(requests, docs, strict=True):
+        refs_by_org.setdefault(r.principal.organisation_id, []).append(doc["order_ref"])
+    known: dict[tuple[UUID, str], StoredOrder] = {}
+    for org_id, refs in refs_by_org.items():
+        for ref, stored in (await store.get_by_refs(conn, org_id, list(set(refs)))).items():
+            known[(org_id, ref)] = stored
+
+    # Per request: a settled outcome, a new order to insert, or (an int) the index of an
+    # earlier request in this call with the same order_ref, which it is compared with.
+    pending: list[Result | OrderRefConflict | StoredOrder | int] = []
+    first_new: dict[tuple[UUID, str], int] = {}
+    new: list[tuple[StoredOrder, bytes | None]] = []
+    for i, (r, doc) in enumerate(zip(requests, docs, strict=True)):
+        key = (r.principal.organisation_id, doc["order_ref"])
+        if key in known:
+            pending.append(_outcome(known[key], doc))
+        elif key in first_new:
+            pending.append(first_new[key])
+        else:
+            order = _new_order(r.principal, doc, r.via)
+            first_new[key] = i
+            new.append((order, r.raw_body))
+            pending.append(order)
+    inserted = await store.insert_many(conn, new)
+
+    results: list[Result | OrderRefConflict] = []
+    for r, doc, outcome in zip(requests, docs, pending, strict=True):
+        if isinstance(outcome, int):
+            earlier = results[outcome]
+            stored: StoredOrder | None = (
+                earlier.order
+                if isinstance(earlier, Result)
+                else await store.get(conn, r.principal.organisation_id, order_ref=doc["order_ref"])
+            )
+            assert stored is not None
+            results.append(_outcome(stored, doc))
+        elif not isinstance(outcome, StoredOrder):
+            results.append(outcome)
+        elif outcome.id in inserted:
+            results.append(Result("created", outcome))
+        else:
+            # A concurrent transaction inserted this order_ref between our look-up and insert.
+            raced = await store.get(conn, r.principal.organisation_id, order_ref=doc["order_ref"])
+            assert raced is not None
+            results.append(_outcome(raced, doc))
+    return results
+
+
+def _outcome(existing: StoredOrder, doc: dict[str, Any]) -> Result | OrderRefConflict:
+    try:
+        return _same_or_conflict(existing, doc)
+    except OrderRefConflict as conflict:
+        return conflict
+
+
 async def create(
     conn: AsyncConnection,
     principal: Principal,
@@ -85,18 +162,10 @@ async def create(
 ) -> Result:
     """Store a new order. The same order_ref with the same content is a safe retry and
     returns the stored order; with different content it is an :class:`OrderRefConflict`."""
-    doc = to_document(order)
-    org_id = principal.organisation_id
-    existing = await store.get(conn, org_id, order_ref=order.order_ref)
-    if existing is not None:
-        return _same_or_conflict(existing, doc)
-    new = _new_order(principal, doc, via)
-    if await store.insert(conn, new, raw_body):
-        return Result("created", new)
-    # Another request inserted this order_ref between our look-up and our insert.
-    existing = await store.get(conn, org_id, order_ref=order.order_ref)
-    assert existing is not None
-    return _same_or_conflict(existing, doc)
+    (result,) = await create_many(conn, [NewOrder(principal, order, raw_body, via)])
+    if isinstance(result, OrderRefConflict):
+        raise result
+    return result
 
 
 def _check_if_match(existing: StoredOrder | None, if_match: IfMatch) -> None:
@@ -147,7 +216,7 @@ async def put(
     _check_if_match(existing, if_match)
     if existing is None:
         new = _new_order(principal, doc, via)
-        if await store.insert(conn, new, raw_body):
+        if await store.insert_many(conn, [(new, raw_body)]):
             return Result("created", new)
         existing = await store.get(conn, org_id, order_ref=order.order_ref, for_update=True)
         assert existing is not None

@@ -117,39 +117,76 @@ def _tag_rows(org_id: UUID, order_id: UUID, doc: dict[str, Any]) -> list[dict[st
     return [{"organisation_id": org_id, "order_id": order_id, "tag": t} for t in doc["tags"]]
 
 
-async def insert(conn: AsyncConnection, order: StoredOrder, raw_body: bytes | None) -> bool:
-    """Insert a new order with its items and tags; False if its order_ref is already taken.
+def _order_row(order: StoredOrder, raw_body: bytes | None) -> dict[str, Any]:
+    return {
+        "organisation_id": order.organisation_id,
+        "id": order.id,
+        "number": order.number,
+        "order_ref": order.order_ref,
+        "status": order.status,
+        "version": order.version,
+        "submitted_via": order.submitted_via,
+        "created_at": order.created_at,
+        "updated_at": order.updated_at,
+        "doc": order.doc,
+        "fulfillments": order.fulfillments,
+        "cancellation": order.cancellation,
+        "raw_body": raw_body,
+        **_columns(order.doc),
+    }
 
-    ``order.number`` is assigned here, from the organisation's counter.
+
+async def insert_many(
+    conn: AsyncConnection, new: Sequence[tuple[StoredOrder, bytes | None]]
+) -> set[UUID]:
+    """Insert new orders (each with its raw body) and their items and tags, set-based: one
+    statement per table whatever the count. Returns the ids actually inserted; an order whose
+    order_ref was taken meanwhile by a concurrent transaction is left out.
+
+    ``number`` is assigned here, from the organisation's counter, in input order.
     """
-    (order.number,) = await db.take_numbers(conn, order.organisation_id, ORDER_NUMBERS)
-    stmt = (
-        db.insert_ignoring_conflicts(conn, orders, ["organisation_id", "order_ref"])
-        .values(
-            organisation_id=order.organisation_id,
-            id=order.id,
-            number=order.number,
-            order_ref=order.order_ref,
-            status=order.status,
-            version=order.version,
-            submitted_via=order.submitted_via,
-            created_at=order.created_at,
-            updated_at=order.updated_at,
-            doc=order.doc,
-            fulfillments=order.fulfillments,
-            cancellation=order.cancellation,
-            raw_body=raw_body,
-            **_columns(order.doc),
-        )
-        .returning(orders.c.id)
+    if not new:
+        return set()
+    by_org: dict[UUID, list[StoredOrder]] = {}
+    for order, _ in new:
+        by_org.setdefault(order.organisation_id, []).append(order)
+    for org_id, group in by_org.items():
+        for order, number in zip(
+            group, await db.take_numbers(conn, org_id, ORDER_NUMBERS, len(group)), strict=True
+        ):
+            order.number = number
+    stmt = db.insert_ignoring_conflicts(conn, orders, ["organisation_id", "order_ref"]).returning(
+        orders.c.id
     )
-    if (await conn.execute(stmt)).first() is None:
-        return False
-    org_id, order_id = order.organisation_id, order.id
-    await conn.execute(order_items.insert(), _item_rows(org_id, order_id, order.doc))
-    if order.doc["tags"]:
-        await conn.execute(order_tags.insert(), _tag_rows(org_id, order_id, order.doc))
-    return True
+    rows = [_order_row(order, raw) for order, raw in new]
+    if len(rows) == 1:  # a plain INSERT … RETURNING: cheaper than the executemany path
+        result = await conn.execute(stmt.values(**rows[0]))
+    else:
+        result = await conn.execute(stmt, rows)
+    inserted = {r[0] for r in result}
+    items: list[dict[str, Any]] = []
+    tags: list[dict[str, Any]] = []
+    for order, _ in new:
+        if order.id in inserted:
+            items += _item_rows(order.organisation_id, order.id, order.doc)
+            tags += _tag_rows(order.organisation_id, order.id, order.doc)
+    if items:
+        await conn.execute(order_items.insert(), items)
+    if tags:
+        await conn.execute(order_tags.insert(), tags)
+    return inserted
+
+
+async def get_by_refs(
+    conn: AsyncConnection, org_id: UUID, refs: Sequence[str]
+) -> dict[str, StoredOrder]:
+    if not refs:
+        return {}
+    stmt = sa.select(*_COLUMNS).where(
+        orders.c.organisation_id == org_id,
+        orders.c.order_ref.in_(refs) if len(refs) > 1 else orders.c.order_ref == refs[0],
+    )
+    return {row.order_ref: _stored(row) for row in await conn.execute(stmt)}
 
 
 async def get(
