@@ -41,5 +41,8 @@ fmt: $(DEV_STAMP) ## Format and fix what ruff can
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+bench: $(STAMP) ## Benchmark intake and reads against a raw baseline (~10 min; BENCH_QUICK=1: ~2 min)
+	$(BIN)/python -m bench.run
+
 clean: ## Remove the virtualenv and local databases
 	rm -rf $(VENV) ordergate.db ordergate.db-wal ordergate.db-shm

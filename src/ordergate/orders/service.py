@@ -126,13 +126,13 @@ async def create_many(
     for r, doc, outcome in zip(requests, docs, pending, strict=True):
         if isinstance(outcome, int):
             earlier = results[outcome]
-            stored: StoredOrder | None = (
+            settled: StoredOrder | None = (
                 earlier.order
                 if isinstance(earlier, Result)
                 else await store.get(conn, r.principal.organisation_id, order_ref=doc["order_ref"])
             )
-            assert stored is not None
-            results.append(_outcome(stored, doc))
+            assert settled is not None
+            results.append(_outcome(settled, doc))
         elif not isinstance(outcome, StoredOrder):
             results.append(outcome)
         elif outcome.id in inserted:
