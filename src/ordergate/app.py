@@ -27,6 +27,7 @@ from ordergate.errors import (
     OrdergateError,
     Unauthorized,
 )
+from ordergate.intake.coalescer import CreateCoalescer
 from ordergate.orders.model import pointer
 from ordergate.settings import Settings
 from ordergate.tenancy.auth import Authenticator
@@ -43,9 +44,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db = Database(settings.database_url, pool_size=settings.db_pool_size)
         app.state.db = db
         app.state.authenticator = Authenticator(db, settings.auth_cache_seconds)
+        app.state.intake = CreateCoalescer(db)
         try:
             yield
         finally:
+            await app.state.intake.close()
             await db.dispose()
 
     app = FastAPI(

@@ -7,12 +7,18 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from ordergate.db import Database
+from ordergate.intake.coalescer import CreateCoalescer
 from ordergate.settings import Settings
 
 
 def get_db(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
+
+
+def get_intake(request: Request) -> CreateCoalescer:
+    intake: CreateCoalescer = request.app.state.intake
+    return intake
 
 
 def get_settings(request: Request) -> Settings:
@@ -25,4 +31,5 @@ def get_settings(request: Request) -> Settings:
 # would serialise validation too. The block commits before the response is sent, so a 2xx
 # always means the change is durable.
 Db = Annotated[Database, Depends(get_db)]
+Intake = Annotated[CreateCoalescer, Depends(get_intake)]
 AppSettings = Annotated[Settings, Depends(get_settings)]

@@ -12,7 +12,7 @@ import orjson
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from ordergate.api.deps import AppSettings, Db
+from ordergate.api.deps import AppSettings, Db, Intake
 from ordergate.api.openapi import body_schema, problems
 from ordergate.errors import FieldError, ValidationFailed
 from ordergate.orders import service as orders
@@ -63,18 +63,18 @@ def _if_match(value: str | None) -> IfMatch:
 async def create_order(
     request: Request,
     principal: OrdersWrite,
-    db: Db,
+    intake: Intake,
     settings: AppSettings,
     dry_run: Annotated[bool, Query(description="Validate only; store nothing")] = False,
 ) -> Response:
-    # Hot path: the body is parsed once (exact decimals) and validated once; the response is
-    # encoded once with orjson.
+    # Hot path: the body is parsed once (exact decimals) and validated once, in this request;
+    # the write joins the creates of concurrent requests (see intake.coalescer); the response
+    # is encoded once with orjson.
     body, raw = await read_json(request, settings.max_body_bytes)
     order = validate_order(raw)
     if dry_run:
         return json_response({"valid": True})
-    async with db.write() as conn:
-        result = await orders.create(conn, principal, order, raw_body=body)
+    result = await intake.create(orders.NewOrder(principal, order, body))
     if result.outcome == "created":
         return _order_response(result.order, 201, Location=f"/v1/orders/{result.order.id}")
     return _order_response(result.order)
