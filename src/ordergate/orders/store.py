@@ -147,23 +147,12 @@ async def insert_many(
     """
     if not new:
         return set()
-    by_org: dict[UUID, list[StoredOrder]] = {}
-    for order, _ in new:
-        by_org.setdefault(order.organisation_id, []).append(order)
+    by_org: dict[UUID, list[tuple[StoredOrder, bytes | None]]] = {}
+    for order, raw in new:
+        by_org.setdefault(order.organisation_id, []).append((order, raw))
+    inserted: set[UUID] = set()
     for org_id, group in by_org.items():
-        for order, number in zip(
-            group, await db.take_numbers(conn, org_id, ORDER_NUMBERS, len(group)), strict=True
-        ):
-            order.number = number
-    stmt = db.insert_ignoring_conflicts(conn, orders, ["organisation_id", "order_ref"]).returning(
-        orders.c.id
-    )
-    rows = [_order_row(order, raw) for order, raw in new]
-    if len(rows) == 1:  # a plain INSERT … RETURNING: cheaper than the executemany path
-        result = await conn.execute(stmt.values(**rows[0]))
-    else:
-        result = await conn.execute(stmt, rows)
-    inserted = {r[0] for r in result}
+        inserted |= await _insert_orders(conn, org_id, group)
     items: list[dict[str, Any]] = []
     tags: list[dict[str, Any]] = []
     for order, _ in new:
@@ -175,6 +164,34 @@ async def insert_many(
     if tags:
         await conn.execute(order_tags.insert(), tags)
     return inserted
+
+
+async def _insert_orders(
+    conn: AsyncConnection, org_id: UUID, group: list[tuple[StoredOrder, bytes | None]]
+) -> set[UUID]:
+    """One INSERT for one organisation's new orders; each gets its number on the way in."""
+    stmt = db.insert_ignoring_conflicts(conn, orders, ["organisation_id", "order_ref"])
+    next_number = db.next_value_sql(conn, org_id, ORDER_NUMBERS)
+    if next_number is not None:
+        stmt = stmt.values(number=next_number)
+    else:
+        numbers = await db.take_numbers(conn, org_id, ORDER_NUMBERS, len(group))
+        for (order, _), number in zip(group, numbers, strict=True):
+            order.number = number
+    rows = [_order_row(order, raw) for order, raw in group]
+    if next_number is not None:
+        for row in rows:
+            del row["number"]
+    stmt = stmt.returning(orders.c.id, orders.c.number)
+    if len(rows) == 1:  # a plain INSERT … RETURNING: cheaper than the executemany path
+        result = await conn.execute(stmt.values(**rows[0]))
+    else:
+        result = await conn.execute(stmt, rows)
+    numbers_by_id = {r[0]: r[1] for r in result}
+    for order, _ in group:
+        if order.id in numbers_by_id:
+            order.number = numbers_by_id[order.id]
+    return set(numbers_by_id)
 
 
 async def get_by_refs(
