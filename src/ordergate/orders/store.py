@@ -200,8 +200,7 @@ async def get_by_refs(
     if not refs:
         return {}
     stmt = sa.select(*_COLUMNS).where(
-        orders.c.organisation_id == org_id,
-        orders.c.order_ref.in_(refs) if len(refs) > 1 else orders.c.order_ref == refs[0],
+        orders.c.organisation_id == org_id, db.one_of(conn, orders.c.order_ref, refs)
     )
     return {row.order_ref: _stored(row) for row in await conn.execute(stmt)}
 
