@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ordergate import __version__
 from ordergate.api import health, openapi
+from ordergate.api import lifecycle as lifecycle_api
 from ordergate.api import orders as orders_api
 from ordergate.db import Database
 from ordergate.errors import (
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RejectNul)
     app.include_router(health.router)
     app.include_router(orders_api.router)
+    app.include_router(lifecycle_api.router)
     _install_error_handlers(app)
     openapi.install(app)
     return app

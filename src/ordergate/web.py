@@ -90,19 +90,33 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+_REQUIRED = object()
+
+
 async def read_json(
-    request: Request, limit: int, *, also_accept: tuple[str, ...] = ()
+    request: Request,
+    limit: int,
+    *,
+    also_accept: tuple[str, ...] = (),
+    empty: Any = _REQUIRED,
 ) -> tuple[bytes, Any]:
     """Check the content type, read the body within ``limit`` and parse it: (raw, parsed).
 
     JSON numbers become ``Decimal`` (or ``int``), never binary floats: money must stay exact.
+    With ``empty``, a request without a body stands for that value (and needs no
+    Content-Type).
     """
     content_type = request.headers.get("content-type", "")
-    if not _is_json_media_type(content_type, also_accept):
+    json_type = _is_json_media_type(content_type, also_accept)
+    if not json_type and (empty is _REQUIRED or content_type):
         raise UnsupportedMediaType(
             f"Content-Type must be application/json, not {content_type or 'missing'}"
         )
     body = await read_body(request, limit)
+    if empty is not _REQUIRED and not body.strip():
+        return body, empty
+    if not json_type:
+        raise UnsupportedMediaType("Content-Type must be application/json, not missing")
     return body, parse_json(body)
 
 

@@ -208,10 +208,10 @@ async def test_oldest_first_paging_waits_for_late_commits_on_postgresql(
         async with app.state.db.write_engine.connect() as late:
             await late.begin()
             a = validate_order(factories.order(ref="A"))
-            await service.create(late, principal, a, raw_body=None)
+            await service.create(late, principal, a)
             async with app.state.db.write() as other:
                 b = validate_order(factories.order(ref="B"))
-                await service.create(other, principal, b, raw_body=None)
+                await service.create(other, principal, b)
             assert await walk(principal, 0) == ["B"]  # a cursor taken here is past A forever
             assert await walk(principal, 0.5) == []  # within the window neither shows yet
             await late.commit()

@@ -30,7 +30,7 @@ def _principal(tenant: Tenant) -> Principal:
 
 
 def _new(tenant: Tenant, **fields: Any) -> service.NewOrder:
-    return service.NewOrder(_principal(tenant), validate_order(factories.order(**fields)), None)
+    return service.NewOrder(_principal(tenant), validate_order(factories.order(**fields)))
 
 
 async def test_concurrent_creates_share_commits_and_keep_their_outcomes(

@@ -28,10 +28,10 @@ async def test_mixed_outcomes_in_one_call(
     p, q = _principal(tenant), _principal(other_tenant)
     stored = factories.order(ref="STORED")
     async with app.state.db.write() as conn:
-        await service.create(conn, p, validate_order(stored), raw_body=None)
+        await service.create(conn, p, validate_order(stored))
 
     def req(principal: Principal, body: dict) -> service.NewOrder:
-        return service.NewOrder(principal, validate_order(body), b"{}")
+        return service.NewOrder(principal, validate_order(body))
 
     a = factories.order(ref="A")
     requests = [

@@ -74,7 +74,7 @@ async def create_order(
     order = validate_order(raw)
     if dry_run:
         return json_response({"valid": True})
-    result = await intake.create(orders.NewOrder(principal, order, body))
+    result = await intake.create(orders.NewOrder(principal, order))
     if result.outcome == "created":
         return _order_response(result.order, 201, Location=f"/v1/orders/{result.order.id}")
     return _order_response(result.order)
@@ -114,9 +114,7 @@ async def put_order(
     if mismatch:
         raise ValidationFailed(mismatch)
     async with db.write() as conn:
-        result = await orders.put(
-            conn, principal, order, raw_body=body, if_match=_if_match(if_match)
-        )
+        result = await orders.put(conn, principal, order, if_match=_if_match(if_match))
     if result.outcome == "created":
         return _order_response(result.order, 201, Location=f"/v1/orders/{result.order.id}")
     return _order_response(result.order)
@@ -166,7 +164,7 @@ async def patch_order(
     _, changes = await read_json(request, settings.max_body_bytes, also_accept=(MERGE_PATCH,))
     async with db.write() as conn:
         result = await orders.patch(
-            conn, principal, order_id, changes, raw_body=None, if_match=_if_match(if_match)
+            conn, principal, order_id, changes, if_match=_if_match(if_match)
         )
     return _order_response(result.order)
 

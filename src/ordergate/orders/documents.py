@@ -20,6 +20,13 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
+def changes(old: Any, new: Any) -> list[dict[str, Any]]:
+    """``[{"pointer", "old", "new"}]`` for every leaf that differs (``None`` where absent)."""
+    out: list[dict[str, Any]] = []
+    _diff(old, new, [], out, with_values=True)
+    return out
+
+
 def same_document(a: Any, b: Any) -> bool:
     """Equal as JSON: unlike ``==``, ``true`` is not ``1`` and ``1`` is not ``1.0``."""
     return not differing_pointers(a, b)
@@ -27,15 +34,15 @@ def same_document(a: Any, b: Any) -> bool:
 
 def differing_pointers(old: Any, new: Any) -> list[str]:
     """JSON pointers of the leaves that differ between two documents, in document order."""
-    out: list[str] = []
-    _diff(old, new, [], out)
+    out: list[Any] = []
+    _diff(old, new, [], out, with_values=False)
     return out
 
 
-def _diff(old: Any, new: Any, path: list[int | str], out: list[str]) -> None:
+def _diff(old: Any, new: Any, path: list[int | str], out: list[Any], *, with_values: bool) -> None:
     if isinstance(old, dict) and isinstance(new, dict):
         for key in dict.fromkeys([*new, *old]):
-            _diff(old.get(key), new.get(key), [*path, key], out)
+            _diff(old.get(key), new.get(key), [*path, key], out, with_values=with_values)
     elif isinstance(old, list) and isinstance(new, list):
         for i in range(max(len(old), len(new))):
             _diff(
@@ -43,6 +50,8 @@ def _diff(old: Any, new: Any, path: list[int | str], out: list[str]) -> None:
                 new[i] if i < len(new) else None,
                 [*path, i],
                 out,
+                with_values=with_values,
             )
     elif old != new or type(old) is not type(new):
-        out.append(pointer(path))
+        ptr = pointer(path)
+        out.append({"pointer": ptr, "old": old, "new": new} if with_values else ptr)

@@ -17,9 +17,10 @@ import uuid_utils.compat as uuid_utils
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ordergate.errors import FieldError, PreconditionFailed, ValidationFailed
-from ordergate.orders import lifecycle, store
+from ordergate.orders import history, lifecycle, store
 from ordergate.orders.documents import differing_pointers, merge_patch, same_document
-from ordergate.orders.errors import OrderNotFound, OrderRefConflict
+from ordergate.orders.errors import InvalidTransition, OrderNotFound, OrderRefConflict
+from ordergate.orders.fields import iso_utc
 from ordergate.orders.lifecycle import Status
 from ordergate.orders.model import (
     ORDER_FIELDS,
@@ -48,7 +49,9 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _new_order(principal: Principal, doc: dict[str, Any], via: str) -> StoredOrder:
+def _new_order(
+    principal: Principal, doc: dict[str, Any], via: str, submission_id: UUID | None
+) -> StoredOrder:
     now = _now()
     fulfillments: list[dict[str, Any]] = []
     if doc["fulfilled_at"] is not None:
@@ -67,6 +70,7 @@ def _new_order(principal: Principal, doc: dict[str, Any], via: str) -> StoredOrd
         updated_at=now,
         doc=doc,
         fulfillments=fulfillments,
+        submission_id=submission_id,
     )
 
 
@@ -82,7 +86,7 @@ class NewOrder:
 
     principal: Principal
     order: Order
-    raw_body: bytes | None
+    submission_id: UUID | None = None
     via: str = "api"
 
 
@@ -108,7 +112,8 @@ async def create_many(
     # earlier request in this call with the same order_ref, which it is compared with.
     pending: list[Result | OrderRefConflict | StoredOrder | int] = []
     first_new: dict[tuple[UUID, str], int] = {}
-    new: list[tuple[StoredOrder, bytes | None]] = []
+    new: list[StoredOrder] = []
+    key_ids: dict[UUID, str] = {}
     for i, (r, doc) in enumerate(zip(requests, docs, strict=True)):
         key = (r.principal.organisation_id, doc["order_ref"])
         if key in known:
@@ -116,11 +121,16 @@ async def create_many(
         elif key in first_new:
             pending.append(first_new[key])
         else:
-            order = _new_order(r.principal, doc, r.via)
+            order = _new_order(r.principal, doc, r.via, r.submission_id)
             first_new[key] = i
-            new.append((order, r.raw_body))
+            new.append(order)
+            key_ids[order.id] = r.principal.key_id
             pending.append(order)
     inserted = await store.insert_many(conn, new)
+    await history.append(
+        conn,
+        [history.created(o, key_ids[o.id], o.submission_id) for o in new if o.id in inserted],
+    )
 
     results: list[Result | OrderRefConflict] = []
     for r, doc, outcome in zip(requests, docs, pending, strict=True):
@@ -157,12 +167,12 @@ async def create(
     principal: Principal,
     order: Order,
     *,
-    raw_body: bytes | None,
+    submission_id: UUID | None = None,
     via: str = "api",
 ) -> Result:
     """Store a new order. The same order_ref with the same content is a safe retry and
     returns the stored order; with different content it is an :class:`OrderRefConflict`."""
-    (result,) = await create_many(conn, [NewOrder(principal, order, raw_body, via)])
+    (result,) = await create_many(conn, [NewOrder(principal, order, submission_id, via)])
     if isinstance(result, OrderRefConflict):
         raise result
     return result
@@ -178,7 +188,9 @@ def _check_if_match(existing: StoredOrder | None, if_match: IfMatch) -> None:
         )
 
 
-def _apply_replacement(existing: StoredOrder, doc: dict[str, Any], via: str) -> None:
+def _apply_replacement(
+    existing: StoredOrder, doc: dict[str, Any], via: str, submission_id: UUID | None
+) -> None:
     """Turn ``existing`` into ``doc``, keeping what the lifecycle has recorded."""
     lifecycle.check_items_cover_fulfilments(doc["items"], existing.fulfillments)
     fulfillments = list(existing.fulfillments)
@@ -198,6 +210,7 @@ def _apply_replacement(existing: StoredOrder, doc: dict[str, Any], via: str) -> 
     existing.version += 1
     existing.updated_at = _now()
     existing.submitted_via = via
+    existing.submission_id = submission_id
 
 
 async def put(
@@ -205,7 +218,7 @@ async def put(
     principal: Principal,
     order: Order,
     *,
-    raw_body: bytes | None,
+    submission_id: UUID | None = None,
     via: str = "api",
     if_match: IfMatch = None,
 ) -> Result:
@@ -215,16 +228,20 @@ async def put(
     existing = await store.get(conn, org_id, order_ref=order.order_ref, for_update=True)
     _check_if_match(existing, if_match)
     if existing is None:
-        new = _new_order(principal, doc, via)
-        if await store.insert_many(conn, [(new, raw_body)]):
+        new = _new_order(principal, doc, via, submission_id)
+        if await store.insert_many(conn, [new]):
+            await history.append(conn, [history.created(new, principal.key_id, submission_id)])
             return Result("created", new)
         existing = await store.get(conn, org_id, order_ref=order.order_ref, for_update=True)
         assert existing is not None
     if same_document(existing.doc, doc):
         return Result("unchanged", existing)
     previous = existing.doc
-    _apply_replacement(existing, doc, via)
-    await store.update(conn, existing, previous_doc=previous, raw_body=raw_body)
+    _apply_replacement(existing, doc, via, submission_id)
+    await store.update(conn, existing, previous_doc=previous)
+    await history.append(
+        conn, [history.replaced(existing, previous, principal.key_id, submission_id)]
+    )
     return Result("updated", existing)
 
 
@@ -234,7 +251,6 @@ async def patch(
     order_id: UUID,
     changes: Any,
     *,
-    raw_body: bytes | None,
     if_match: IfMatch = None,
 ) -> Result:
     """Apply an RFC 7386 merge patch to the order's mutable fields, validated like a create."""
@@ -261,7 +277,8 @@ async def patch(
     existing.doc = doc
     existing.version += 1
     existing.updated_at = _now()
-    await store.update(conn, existing, previous_doc=previous, raw_body=None)
+    await store.update(conn, existing, previous_doc=previous)
+    await history.append(conn, [history.patched(existing, previous, principal.key_id)])
     return Result("updated", existing)
 
 
@@ -312,3 +329,100 @@ async def list_orders(
         after=after,
         until=until,
     )
+
+
+# --- lifecycle -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FulfilLine:
+    line_id: str
+    quantity: int
+
+
+def _changed(order: StoredOrder) -> None:
+    order.version += 1
+    order.updated_at = _now()
+
+
+async def fulfil(
+    conn: AsyncConnection,
+    principal: Principal,
+    order_id: UUID,
+    lines: Sequence[FulfilLine] | None,
+    tracking: dict[str, Any] | None = None,
+) -> StoredOrder:
+    """Record a fulfilment of some line quantities (``None``: everything not yet fulfilled).
+
+    An unknown line is a 422 with its pointer; more than what remains, or a final order, is a
+    409 ``invalid_transition``; either way nothing changes.
+    """
+    order = await get(conn, principal, order_id, for_update=True)
+    status = Status(order.status)
+    remaining = lifecycle.remaining_quantities(order.doc["items"], order.fulfillments)
+    if lines is None:
+        lines = [FulfilLine(line_id, qty) for line_id, qty in remaining.items()]
+    else:
+        known = {item["line_id"] for item in order.doc["items"]}
+        unknown = [
+            FieldError(f"/items/{i}/line_id", "unknown_line", f"No line {line.line_id!r}")
+            for i, line in enumerate(lines)
+            if line.line_id not in known
+        ]
+        if unknown:
+            raise ValidationFailed(unknown)
+    if status in (Status.FULFILLED, Status.CANCELLED):
+        raise InvalidTransition(f"The order is {status}: nothing more can be fulfilled")
+    wanted: dict[str, int] = {}
+    for line in lines:
+        wanted[line.line_id] = wanted.get(line.line_id, 0) + line.quantity
+    for line_id, qty in wanted.items():
+        if qty > remaining.get(line_id, 0):
+            raise InvalidTransition(
+                f"Line {line_id!r} has {remaining.get(line_id, 0)} left to fulfil, not {qty}"
+            )
+    if not wanted:
+        raise InvalidTransition("Nothing is left to fulfil")
+    _changed(order)
+    fulfillment = {
+        "id": str(uuid_utils.uuid7()),
+        "items": [{"line_id": k, "quantity": v} for k, v in wanted.items()],
+        "tracking": tracking,
+        "created_at": iso_utc(order.updated_at),
+    }
+    new_status = lifecycle.status_of(order.doc["items"], [*order.fulfillments, fulfillment])
+    lifecycle.check_transition(status, new_status)
+    order.fulfillments = [*order.fulfillments, fulfillment]
+    order.status = new_status
+    await store.update(conn, order, previous_doc=order.doc)
+    await history.append(conn, [history.fulfilled(order, fulfillment, principal.key_id)])
+    return order
+
+
+async def cancel(
+    conn: AsyncConnection,
+    principal: Principal,
+    order_id: UUID,
+    reason: str,
+    note: str | None = None,
+) -> StoredOrder:
+    """Cancel an order that is not final (409 ``invalid_transition`` otherwise)."""
+    order = await get(conn, principal, order_id, for_update=True)
+    lifecycle.check_transition(Status(order.status), Status.CANCELLED)
+    _changed(order)
+    order.status = Status.CANCELLED
+    order.cancellation = {
+        "reason": reason,
+        "note": note,
+        "cancelled_at": iso_utc(order.updated_at),
+    }
+    await store.update(conn, order, previous_doc=order.doc)
+    await history.append(conn, [history.cancelled(order, principal.key_id)])
+    return order
+
+
+async def order_history(
+    conn: AsyncConnection, principal: Principal, order_id: UUID
+) -> list[dict[str, Any]]:
+    await get(conn, principal, order_id)
+    return await history.entries(conn, principal.organisation_id, order_id)

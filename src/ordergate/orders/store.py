@@ -36,6 +36,7 @@ class StoredOrder:
     doc: dict[str, Any]
     fulfillments: list[dict[str, Any]] = field(default_factory=list)
     cancellation: dict[str, Any] | None = None
+    submission_id: UUID | None = None  # the submission that last created or replaced it
 
     def render(self) -> dict[str, Any]:
         """The order as the API returns it."""
@@ -72,6 +73,7 @@ _COLUMNS = (
     orders.c.doc,
     orders.c.fulfillments,
     orders.c.cancellation,
+    orders.c.submission_id,
 )
 
 
@@ -117,7 +119,7 @@ def _tag_rows(org_id: UUID, order_id: UUID, doc: dict[str, Any]) -> list[dict[st
     return [{"organisation_id": org_id, "order_id": order_id, "tag": t} for t in doc["tags"]]
 
 
-def _order_row(order: StoredOrder, raw_body: bytes | None) -> dict[str, Any]:
+def _order_row(order: StoredOrder) -> dict[str, Any]:
     return {
         "organisation_id": order.organisation_id,
         "id": order.id,
@@ -131,15 +133,13 @@ def _order_row(order: StoredOrder, raw_body: bytes | None) -> dict[str, Any]:
         "doc": order.doc,
         "fulfillments": order.fulfillments,
         "cancellation": order.cancellation,
-        "raw_body": raw_body,
+        "submission_id": order.submission_id,
         **_columns(order.doc),
     }
 
 
-async def insert_many(
-    conn: AsyncConnection, new: Sequence[tuple[StoredOrder, bytes | None]]
-) -> set[UUID]:
-    """Insert new orders (each with its raw body) and their items and tags, set-based: one
+async def insert_many(conn: AsyncConnection, new: Sequence[StoredOrder]) -> set[UUID]:
+    """Insert new orders and their items and tags, set-based: one
     statement per table whatever the count. Returns the ids actually inserted; an order whose
     order_ref was taken meanwhile by a concurrent transaction is left out.
 
@@ -147,15 +147,15 @@ async def insert_many(
     """
     if not new:
         return set()
-    by_org: dict[UUID, list[tuple[StoredOrder, bytes | None]]] = {}
-    for order, raw in new:
-        by_org.setdefault(order.organisation_id, []).append((order, raw))
+    by_org: dict[UUID, list[StoredOrder]] = {}
+    for order in new:
+        by_org.setdefault(order.organisation_id, []).append(order)
     inserted: set[UUID] = set()
     for org_id, group in by_org.items():
         inserted |= await _insert_orders(conn, org_id, group)
     items: list[dict[str, Any]] = []
     tags: list[dict[str, Any]] = []
-    for order, _ in new:
+    for order in new:
         if order.id in inserted:
             items += _item_rows(order.organisation_id, order.id, order.doc)
             tags += _tag_rows(order.organisation_id, order.id, order.doc)
@@ -167,7 +167,7 @@ async def insert_many(
 
 
 async def _insert_orders(
-    conn: AsyncConnection, org_id: UUID, group: list[tuple[StoredOrder, bytes | None]]
+    conn: AsyncConnection, org_id: UUID, group: list[StoredOrder]
 ) -> set[UUID]:
     """One INSERT for one organisation's new orders; each gets its number on the way in."""
     stmt = db.insert_ignoring_conflicts(conn, orders, ["organisation_id", "order_ref"])
@@ -176,9 +176,9 @@ async def _insert_orders(
         stmt = stmt.values(number=next_number)
     else:
         numbers = await db.take_numbers(conn, org_id, ORDER_NUMBERS, len(group))
-        for (order, _), number in zip(group, numbers, strict=True):
+        for order, number in zip(group, numbers, strict=True):
             order.number = number
-    rows = [_order_row(order, raw) for order, raw in group]
+    rows = [_order_row(order) for order in group]
     if next_number is not None:
         for row in rows:
             del row["number"]
@@ -188,7 +188,7 @@ async def _insert_orders(
     else:
         result = await conn.execute(stmt, rows)
     numbers_by_id = {r[0]: r[1] for r in result}
-    for order, _ in group:
+    for order in group:
         if order.id in numbers_by_id:
             order.number = numbers_by_id[order.id]
     return set(numbers_by_id)
@@ -229,7 +229,6 @@ async def update(
     order: StoredOrder,
     *,
     previous_doc: dict[str, Any],
-    raw_body: bytes | None,
 ) -> None:
     """Write back a changed order (the caller has bumped version and updated_at); item and
     tag rows are rewritten only when those parts of the document changed."""
@@ -241,10 +240,9 @@ async def update(
         "doc": order.doc,
         "fulfillments": order.fulfillments,
         "cancellation": order.cancellation,
+        "submission_id": order.submission_id,
         **_columns(order.doc),
     }
-    if raw_body is not None:
-        values["raw_body"] = raw_body
     org_id = order.organisation_id
     await conn.execute(
         orders.update()

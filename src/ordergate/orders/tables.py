@@ -29,7 +29,8 @@ orders = sa.Table(
     sa.Column("doc", json_type(), nullable=False),
     sa.Column("fulfillments", json_type(), nullable=False),
     sa.Column("cancellation", json_type(), nullable=True),
-    sa.Column("raw_body", sa.LargeBinary, nullable=True),  # the body as last submitted
+    # The submission that last created or replaced it (its body is in the submissions log).
+    sa.Column("submission_id", sa.Uuid, nullable=True),
     sa.ForeignKeyConstraint(["organisation_id"], ["organisations.id"]),
     sa.UniqueConstraint("organisation_id", "order_ref"),
     sa.UniqueConstraint("organisation_id", "number"),
@@ -67,4 +68,21 @@ order_tags = sa.Table(
         ["organisation_id", "order_id"], ["orders.organisation_id", "orders.id"]
     ),
     sa.Index(None, "organisation_id", "tag"),
+)
+
+# Append-only: one row per change, keyed by the version the change produced.
+order_history = sa.Table(
+    "order_history",
+    metadata,
+    sa.Column("organisation_id", sa.Uuid, primary_key=True),
+    sa.Column("order_id", sa.Uuid, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("key_id", sa.String(64), nullable=True),
+    sa.Column("submission_id", sa.Uuid, nullable=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("data", json_type(), nullable=True),
+    sa.ForeignKeyConstraint(
+        ["organisation_id", "order_id"], ["orders.organisation_id", "orders.id"]
+    ),
 )
