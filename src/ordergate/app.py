@@ -19,6 +19,7 @@ from ordergate import __version__
 from ordergate.api import health, openapi
 from ordergate.api import lifecycle as lifecycle_api
 from ordergate.api import orders as orders_api
+from ordergate.api import submissions as submissions_api
 from ordergate.db import Database
 from ordergate.errors import (
     BadRequest,
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(orders_api.router)
     app.include_router(lifecycle_api.router)
+    app.include_router(submissions_api.router)
     _install_error_handlers(app)
     openapi.install(app)
     return app

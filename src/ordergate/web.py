@@ -106,18 +106,27 @@ async def read_json(
     With ``empty``, a request without a body stands for that value (and needs no
     Content-Type).
     """
+    if empty is not _REQUIRED and not request.headers.get("content-type"):
+        body = await read_body(request, limit)  # no type: only an empty body is acceptable
+        if not body.strip():
+            return body, empty
+        raise UnsupportedMediaType("Content-Type must be application/json, not missing")
+    body = await read_json_body(request, limit, also_accept=also_accept)
+    if empty is not _REQUIRED and not body.strip():
+        return body, empty
+    return body, parse_json(body)
+
+
+async def read_json_body(
+    request: Request, limit: int, *, also_accept: tuple[str, ...] = ()
+) -> bytes:
+    """Check the content type and read the body (to parse with :func:`parse_json`)."""
     content_type = request.headers.get("content-type", "")
-    json_type = _is_json_media_type(content_type, also_accept)
-    if not json_type and (empty is _REQUIRED or content_type):
+    if not _is_json_media_type(content_type, also_accept):
         raise UnsupportedMediaType(
             f"Content-Type must be application/json, not {content_type or 'missing'}"
         )
-    body = await read_body(request, limit)
-    if empty is not _REQUIRED and not body.strip():
-        return body, empty
-    if not json_type:
-        raise UnsupportedMediaType("Content-Type must be application/json, not missing")
-    return body, parse_json(body)
+    return await read_body(request, limit)
 
 
 def parse_json(body: bytes) -> Any:

@@ -14,22 +14,35 @@ from pydantic import BaseModel, Field
 
 from ordergate.api.deps import AppSettings, Db, Intake
 from ordergate.api.openapi import body_schema, problems
+from ordergate.db import Database
 from ordergate.errors import FieldError, ValidationFailed
+from ordergate.intake import submissions
 from ordergate.orders import service as orders
 from ordergate.orders.lifecycle import Status
 from ordergate.orders.model import OrderOut, validate_order
 from ordergate.orders.service import IfMatch
 from ordergate.orders.store import ListFilter, StoredOrder
+from ordergate.settings import Settings
 from ordergate.tenancy.auth import OrdersRead, OrdersWrite
-from ordergate.web import json_response, parameter_error, read_json
+from ordergate.web import (
+    json_response,
+    parameter_error,
+    parse_json,
+    read_json,
+    read_json_body,
+)
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
 MERGE_PATCH = "application/merge-patch+json"
 
 
-def _order_response(order: StoredOrder, status_code: int = 200, **headers: str) -> Response:
-    return json_response(order.render(), status_code, {"ETag": f'"{order.version}"', **headers})
+def _order_response(
+    order: StoredOrder, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return json_response(
+        order.render(), status_code, {"ETag": f'"{order.version}"', **(headers or {})}
+    )
 
 
 def _if_match(value: str | None) -> IfMatch:
@@ -64,20 +77,27 @@ async def create_order(
     request: Request,
     principal: OrdersWrite,
     intake: Intake,
+    db: Db,
     settings: AppSettings,
     dry_run: Annotated[bool, Query(description="Validate only; store nothing")] = False,
 ) -> Response:
     # Hot path: the body is parsed once (exact decimals) and validated once, in this request;
     # the write joins the creates of concurrent requests (see intake.coalescer); the response
     # is encoded once with orjson.
-    body, raw = await read_json(request, settings.max_body_bytes)
-    order = validate_order(raw)
-    if dry_run:
+    if dry_run:  # validates only: not an intake, so not in the submissions log
+        _, raw = await read_json(request, settings.max_body_bytes)
+        validate_order(raw)
         return json_response({"valid": True})
-    result = await intake.create(orders.NewOrder(principal, order))
+    sub = submissions.start(principal, request)
+    async with submissions.recording(db, sub):
+        sub.body = await read_json_body(request, settings.max_body_bytes)
+        order = validate_order(parse_json(sub.body))
+        result = await intake.create(orders.NewOrder(principal, order, sub.id), sub)
+    headers = {submissions.HEADER: str(sub.id)}
     if result.outcome == "created":
-        return _order_response(result.order, 201, Location=f"/v1/orders/{result.order.id}")
-    return _order_response(result.order)
+        headers["Location"] = f"/v1/orders/{result.order.id}"
+        return _order_response(result.order, 201, headers)
+    return _order_response(result.order, 200, headers)
 
 
 @router.put(
@@ -102,7 +122,21 @@ async def put_order(
     settings: AppSettings,
     if_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    body, raw = await read_json(request, settings.max_body_bytes)
+    sub = submissions.start(principal, request)
+    async with submissions.recording(db, sub):
+        return await _put(sub, order_ref, request, db, settings, _if_match(if_match))
+
+
+async def _put(
+    sub: submissions.Submission,
+    order_ref: str,
+    request: Request,
+    db: Database,
+    settings: Settings,
+    if_match: IfMatch,
+) -> Response:
+    sub.body = await read_json_body(request, settings.max_body_bytes)
+    raw = parse_json(sub.body)
     mismatch = []
     if isinstance(raw, dict) and raw.setdefault("order_ref", order_ref) != order_ref:
         mismatch = [FieldError("/order_ref", "mismatch", "Must equal the order_ref in the path")]
@@ -114,10 +148,17 @@ async def put_order(
     if mismatch:
         raise ValidationFailed(mismatch)
     async with db.write() as conn:
-        result = await orders.put(conn, principal, order, if_match=_if_match(if_match))
+        result = await orders.put(
+            conn, sub.principal, order, submission_id=sub.id, if_match=if_match
+        )
+        status = 201 if result.outcome == "created" else 200
+        row = sub.row(status_code=status, outcome=result.outcome, order_ids=[result.order.id])
+        await submissions.record(conn, [row])
+    sub.recorded = True
+    headers = {submissions.HEADER: str(sub.id)}
     if result.outcome == "created":
-        return _order_response(result.order, 201, Location=f"/v1/orders/{result.order.id}")
-    return _order_response(result.order)
+        headers["Location"] = f"/v1/orders/{result.order.id}"
+    return _order_response(result.order, status, headers)
 
 
 @router.get(
@@ -161,12 +202,20 @@ async def patch_order(
     settings: AppSettings,
     if_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    _, changes = await read_json(request, settings.max_body_bytes, also_accept=(MERGE_PATCH,))
-    async with db.write() as conn:
-        result = await orders.patch(
-            conn, principal, order_id, changes, if_match=_if_match(if_match)
+    sub = submissions.start(principal, request)
+    async with submissions.recording(db, sub):
+        sub.body = await read_json_body(
+            request, settings.max_body_bytes, also_accept=(MERGE_PATCH,)
         )
-    return _order_response(result.order)
+        changes = parse_json(sub.body)
+        async with db.write() as conn:
+            result = await orders.patch(
+                conn, principal, order_id, changes, if_match=_if_match(if_match)
+            )
+            row = sub.row(status_code=200, outcome=result.outcome, order_ids=[result.order.id])
+            await submissions.record(conn, [row])
+        sub.recorded = True
+    return _order_response(result.order, 200, {submissions.HEADER: str(sub.id)})
 
 
 # --- listing ---------------------------------------------------------------------------------

@@ -21,8 +21,11 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from ordergate.db import Database
+from ordergate.intake import submissions
+from ordergate.intake.submissions import Submission
 from ordergate.orders import service as orders
 from ordergate.orders.errors import OrderRefConflict
 
@@ -34,6 +37,7 @@ MAX_BATCH = 500
 @dataclass(slots=True)
 class _Waiting:
     request: orders.NewOrder
+    submission: Submission | None
     future: asyncio.Future[orders.Result] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -47,17 +51,39 @@ class _Waiting:
             self.future.set_result(result)
 
 
+def _submission_row(
+    submission: Submission, result: orders.Result | OrderRefConflict
+) -> dict[str, Any]:
+    if isinstance(result, OrderRefConflict):
+        error = {
+            "code": result.code,
+            "detail": result.detail,
+            "existing_id": str(result.existing_id),
+            "differences": result.differences,
+        }
+        return submission.row(
+            status_code=409, outcome="conflict", order_ids=[result.existing_id], errors=[error]
+        )
+    status = 201 if result.outcome == "created" else 200
+    return submission.row(status_code=status, outcome=result.outcome, order_ids=[result.order.id])
+
+
 class CreateCoalescer:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._queue: asyncio.Queue[_Waiting] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
-    async def create(self, request: orders.NewOrder) -> orders.Result:
-        """Create one order; returns once it is committed (raises OrderRefConflict)."""
+    async def create(
+        self, request: orders.NewOrder, submission: Submission | None = None
+    ) -> orders.Result:
+        """Create one order; returns once it is committed (raises OrderRefConflict).
+
+        The submission, if given, is recorded with the outcome in the same transaction.
+        """
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())
-        waiting = _Waiting(request)
+        waiting = _Waiting(request, submission)
         self._queue.put_nowait(waiting)
         return await waiting.future
 
@@ -72,6 +98,14 @@ class CreateCoalescer:
         try:
             async with self._db.write() as conn:
                 results = await orders.create_many(conn, [w.request for w in batch])
+                await submissions.record(
+                    conn,
+                    [
+                        _submission_row(w.submission, result)
+                        for w, result in zip(batch, results, strict=True)
+                        if w.submission is not None
+                    ],
+                )
         except Exception as exc:
             if len(batch) == 1:
                 batch[0].settle(exc)
@@ -81,6 +115,8 @@ class CreateCoalescer:
                 await self._write([w])
             return
         for w, result in zip(batch, results, strict=True):
+            if w.submission is not None:
+                w.submission.recorded = True
             w.settle(result)
 
     async def close(self) -> None:
