@@ -3,6 +3,8 @@ lifespan (engines are created when the app starts, never at import)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
@@ -29,7 +31,9 @@ from ordergate.errors import (
     OrdergateError,
     Unauthorized,
 )
+from ordergate.intake import idempotency
 from ordergate.intake.coalescer import CreateCoalescer
+from ordergate.intake.idempotency import IdempotencyMiddleware
 from ordergate.orders.model import pointer
 from ordergate.settings import Settings
 from ordergate.tenancy.auth import Authenticator
@@ -47,9 +51,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.db = db
         app.state.authenticator = Authenticator(db, settings.auth_cache_seconds)
         app.state.intake = CreateCoalescer(db)
+        purger = asyncio.create_task(
+            idempotency.purge_periodically(db, settings.idempotency_purge_seconds)
+        )
         try:
             yield
         finally:
+            purger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purger
             await app.state.intake.close()
             await db.dispose()
 
@@ -63,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(RejectNul)
     app.include_router(health.router)
     app.include_router(orders_api.router)

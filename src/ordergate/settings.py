@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     # client paging forward never passes an order whose transaction commits late.
     list_settle_seconds: float = Field(default=1.0, ge=0, le=60)
 
+    # Idempotency-Key: how long a stored response is replayed; after how long an unfinished
+    # claim (its process died) is taken over; how often expired keys are purged.
+    idempotency_retention_seconds: float = Field(default=86400, gt=0)
+    idempotency_lock_seconds: float = Field(default=60, gt=0)
+    idempotency_purge_seconds: float = Field(default=600, gt=0)
+
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("log_level", "log_format", mode="before")
