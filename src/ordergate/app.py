@@ -37,6 +37,7 @@ from ordergate.intake.idempotency import IdempotencyMiddleware
 from ordergate.orders.model import pointer
 from ordergate.settings import Settings
 from ordergate.tenancy.auth import Authenticator
+from ordergate.tenancy.ratelimit import RateLimiter
 from ordergate.web import problem_response
 
 log = logging.getLogger("ordergate")
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.db = db
         app.state.authenticator = Authenticator(db, settings.auth_cache_seconds)
         app.state.intake = CreateCoalescer(db)
+        app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.redis_url)
         purger = asyncio.create_task(
             idempotency.purge_periodically(db, settings.idempotency_purge_seconds)
         )

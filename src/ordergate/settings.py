@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     # client paging forward never passes an order whose transaction commits late.
     list_settle_seconds: float = Field(default=1.0, ge=0, le=60)
 
+    # Per API key, in the notation of the `limits` library ("off" disables). The default is
+    # 5,000 requests/s sustained with bursts up to 50,000: far above what an integration sends.
+    rate_limit: str = "50000/10 seconds"
+    # Shared rate-limit buckets for all processes (redis://host:port/db); per process if unset.
+    redis_url: str | None = None
+
     # Idempotency-Key: how long a stored response is replayed; after how long an unfinished
     # claim (its process died) is taken over; how often expired keys are purged.
     idempotency_retention_seconds: float = Field(default=86400, gt=0)
@@ -39,6 +45,15 @@ class Settings(BaseSettings):
     idempotency_purge_seconds: float = Field(default=600, gt=0)
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _valid_limit(cls, value: str) -> str:
+        if value and value != "off":
+            from limits import parse
+
+            parse(value)  # raises ValueError with limits' own message
+        return value
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

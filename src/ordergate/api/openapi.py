@@ -93,7 +93,7 @@ def install(app: FastAPI) -> None:
             "basic": {"type": "http", "scheme": "basic"},
             "apiKey": {"type": "apiKey", "in": "header", "name": "api-key"},
         }
-        auth_problems = problems(401, 403)
+        auth_problems = problems(401, 403, 429)
         for path, item in doc.get("paths", {}).items():
             if path in ("/healthz", "/readyz", "/metrics"):
                 continue

@@ -23,6 +23,7 @@ from fastapi import Depends, Request
 from ordergate.db import Database
 from ordergate.errors import Forbidden, Unauthorized
 from ordergate.tenancy import service as tenancy
+from ordergate.tenancy.ratelimit import RateLimiter
 from ordergate.tenancy.service import StoredKey
 
 
@@ -125,6 +126,9 @@ def require(scope: str) -> object:
         principal = await authenticate(request)
         if scope not in principal.scopes:
             raise Forbidden(f"This API key lacks the scope {scope}")
+        # Counted here, once per request (not in authenticate, which middleware may call too).
+        limiter: RateLimiter = request.app.state.rate_limiter
+        await limiter.hit(principal.key_id)
         return principal
 
     _require.__name__ = f"require_{scope.replace(':', '_')}"
