@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await purger
             await app.state.intake.close()
+            app.state.rate_limiter.close()
             await db.dispose()
 
     app = FastAPI(

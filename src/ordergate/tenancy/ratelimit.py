@@ -38,7 +38,15 @@ class RateLimiter:
             shared = storage_from_string(_redis_uri(redis_url), key_prefix="ordergate")
             assert isinstance(shared, Storage)  # an "async+" URI gives an async storage
             storage = shared
+        self._storage = storage
         self._limiter = SlidingWindowCounterRateLimiter(storage)
+
+    def close(self) -> None:
+        """Drop the Redis connections (limits' storages have no close of their own)."""
+        client = getattr(getattr(self._storage, "bridge", None), "storage", None)
+        pool = getattr(client, "connection_pool", None)
+        if pool is not None:
+            pool.disconnect()
 
     async def hit(self, key_id: str) -> None:
         """Count one request of this key; :class:`RateLimited` when over the limit."""
