@@ -10,8 +10,10 @@ whatever the count) in one transaction, and answers each request after that comm
     request B ─┼─► [A, B, C] ─► create_many ─► COMMIT ─► B: 200 (safe retry)
     request C ─┘                                   └─► C: 409
 
-The batch is simply whatever arrived while the previous one was being written: no timer, so
-a lone request waits for nothing. A batch that fails unexpectedly (not a conflict: those
+The batch is simply whatever arrived while the writers were busy: no timer, so a lone
+request waits for nothing. A few writers run at once (``WRITERS``), so that one batch's
+statements overlap another's commit instead of the process idling on the disk; PostgreSQL
+flushes concurrent commits together. A batch that fails unexpectedly (not a conflict: those
 are outcomes) is retried one order at a time, so one bad order cannot fail its neighbours.
 """
 
@@ -32,6 +34,7 @@ from ordergate.orders.errors import OrderRefConflict
 log = logging.getLogger("ordergate.intake")
 
 MAX_BATCH = 500
+WRITERS = 4
 
 
 @dataclass(slots=True)
@@ -72,7 +75,7 @@ class CreateCoalescer:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._queue: asyncio.Queue[_Waiting] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def create(
         self, request: orders.NewOrder, submission: Submission | None = None
@@ -81,8 +84,13 @@ class CreateCoalescer:
 
         The submission, if given, is recorded with the outcome in the same transaction.
         """
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run())
+        if len(self._tasks) < WRITERS or any(t.done() for t in self._tasks):
+            # Started on first use (inside the running loop); a writer that died is replaced.
+            loop = asyncio.get_running_loop()
+            alive = [t for t in self._tasks if not t.done()]
+            self._tasks = alive + [
+                loop.create_task(self._run()) for _ in range(WRITERS - len(alive))
+            ]
         waiting = _Waiting(request, submission)
         self._queue.put_nowait(waiting)
         return await waiting.future
@@ -120,10 +128,11 @@ class CreateCoalescer:
             w.settle(result)
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        self._tasks = []
         while not self._queue.empty():
             self._queue.get_nowait().settle(RuntimeError("ordergate is shutting down"))
