@@ -24,6 +24,7 @@ from ordergate import db as dbm
 from ordergate.app import create_app
 from ordergate.settings import Settings
 from ordergate.tenancy import service as tenancy
+from ordergate.tenancy.auth import Principal
 
 PG_ADMIN_DSN = os.environ.get(
     "ORDERGATE_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -148,6 +149,17 @@ class Tenant:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.key.token}"}
+
+    @property
+    def principal(self) -> Principal:
+        """What the API key authenticates as, for calling services directly."""
+        return Principal(
+            organisation_id=self.org.id,
+            trkref=self.org.trkref,
+            organisation_number=self.org.number,
+            key_id=self.key.key_id,
+            scopes=frozenset(self.key.scopes),
+        )
 
 
 async def make_tenant(app: FastAPI, *, scopes: list[str] | None = None) -> Tenant:

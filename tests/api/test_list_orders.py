@@ -198,13 +198,7 @@ async def test_oldest_first_paging_waits_for_late_commits_on_postgresql(
 
     async with app.router.lifespan_context(app):
         tenant = await make_tenant(app)
-        principal = Principal(
-            organisation_id=tenant.org.id,
-            trkref=tenant.org.trkref,
-            organisation_number=tenant.org.number,
-            key_id=tenant.key.key_id,
-            scopes=frozenset(tenant.key.scopes),
-        )
+        principal = tenant.principal
         async with app.state.db.write_engine.connect() as late:
             await late.begin()
             a = validate_order(factories.order(ref="A"))

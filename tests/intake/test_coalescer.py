@@ -14,23 +14,12 @@ from ordergate.intake.coalescer import CreateCoalescer
 from ordergate.orders import service
 from ordergate.orders.errors import OrderRefConflict
 from ordergate.orders.model import validate_order
-from ordergate.tenancy.auth import Principal
 from tests import factories
 from tests.conftest import Tenant
 
 
-def _principal(tenant: Tenant) -> Principal:
-    return Principal(
-        organisation_id=tenant.org.id,
-        trkref=tenant.org.trkref,
-        organisation_number=tenant.org.number,
-        key_id=tenant.key.key_id,
-        scopes=frozenset(tenant.key.scopes),
-    )
-
-
 def _new(tenant: Tenant, **fields: Any) -> service.NewOrder:
-    return service.NewOrder(_principal(tenant), validate_order(factories.order(**fields)))
+    return service.NewOrder(tenant.principal, validate_order(factories.order(**fields)))
 
 
 async def test_concurrent_creates_share_commits_and_keep_their_outcomes(

@@ -12,20 +12,10 @@ from tests import factories
 from tests.conftest import Tenant
 
 
-def _principal(tenant: Tenant) -> Principal:
-    return Principal(
-        organisation_id=tenant.org.id,
-        trkref=tenant.org.trkref,
-        organisation_number=tenant.org.number,
-        key_id=tenant.key.key_id,
-        scopes=frozenset(tenant.key.scopes),
-    )
-
-
 async def test_mixed_outcomes_in_one_call(
     app: FastAPI, tenant: Tenant, other_tenant: Tenant
 ) -> None:
-    p, q = _principal(tenant), _principal(other_tenant)
+    p, q = tenant.principal, other_tenant.principal
     stored = factories.order(ref="STORED")
     async with app.state.db.write() as conn:
         await service.create(conn, p, validate_order(stored))

@@ -16,6 +16,7 @@ import pytest
 from ordergate.errors import ValidationFailed
 from ordergate.orders.model import to_document, validate_order
 from ordergate.web import parse_json
+from tests import factories
 
 NOW = dt.datetime(2020, 1, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -55,73 +56,8 @@ def _price(unit_price: Any, *, currency: str | None = None) -> dict[str, Any]:
 
 
 def _spec_example() -> dict[str, Any]:
-    """The example order of SPEC §2, verbatim."""
-    return {
-        "order_ref": "ABC123",
-        "order_number": "1001",
-        "source": "Example Shop",
-        "channel": "webshop",
-        "test": False,
-        "placed_at": "2014-12-10T09:30:00Z",
-        "fulfilled_at": None,
-        "currency": "GBP",
-        "language": "en",
-        "locale": "en-GB",
-        "timezone": "Europe/London",
-        "customer": {
-            "email": "john@example.com",
-            "customer_ref": "1122",
-            "title": "Mr",
-            "first_name": "John",
-            "last_name": "Brown",
-            "phone": "+44 20 7946 0000",
-            "country": "GB",
-        },
-        "shipping_address": {
-            "name": "John Brown",
-            "company": None,
-            "line1": "1 High St",
-            "line2": None,
-            "postal_code": "SW1A 1AA",
-            "city": "London",
-            "region": None,
-            "country": "GB",
-            "phone": None,
-            "email": None,
-        },
-        "billing_address": None,
-        "from_address": None,
-        "items": [
-            {
-                "line_id": "1",
-                "sku": "PROD1",
-                "gtin": "07235211235464",
-                "name": "Pizza",
-                "quantity": 2,
-                "unit_price": "55.99",
-                "currency": "GBP",
-                "image_url": None,
-                "brand": None,
-                "category": None,
-                "supplier": None,
-                "metadata": {"field_1": "Value 1"},
-            }
-        ],
-        "totals": {
-            "total": "115.93",
-            "subtotal": "111.98",
-            "shipping": "3.95",
-            "tax": "0",
-            "discount": "0",
-        },
-        "payment_method": "card",
-        "invoice_number": None,
-        "delivery_method": "standard",
-        "promised_delivery": {"date": "2014-12-20", "earliest": None, "latest": None},
-        "message": {"type": "gift", "text": "Happy birthday"},
-        "tags": ["category:Home Apparel"],
-        "metadata": {"erp_id": "X-7"},
-    }
+    """The canonical example order of SPEC §2."""
+    return factories.full_order(ref="ABC123")
 
 
 # --- the error itself -----------------------------------------------------------------------------
