@@ -50,9 +50,9 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_limit(cls, value: str) -> str:
         if value and value != "off":
-            from limits import parse
+            from limits import parse_many
 
-            parse(value)  # raises ValueError with limits' own message
+            parse_many(value)  # raises ValueError with limits' own message
         return value
 
     @field_validator("log_level", "log_format", mode="before")

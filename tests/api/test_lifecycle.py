@@ -211,3 +211,13 @@ async def test_lifecycle_routes_respect_scopes_and_tenants(
         assert r.status_code == 404
     r = await client.get(f"{url}/history", headers=other_tenant.headers)
     assert r.status_code == 404
+
+
+async def test_a_bad_cancel_reason_is_invalid_at_its_pointer(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    order = await _order(client, tenant)
+    r = await client.post(
+        f"/v1/orders/{order['id']}/cancel", json={"reason": "bogus"}, headers=tenant.headers
+    )
+    assert [(e["pointer"], e["code"]) for e in r.json()["errors"]] == [("/reason", "invalid")]

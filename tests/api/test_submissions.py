@@ -123,3 +123,13 @@ async def test_submissions_are_private_to_their_organisation(
     assert (
         await client.get(f"/v1/submissions/{missing}", headers=tenant.headers)
     ).status_code == 404
+
+
+async def test_a_patch_history_entry_links_its_submission(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    r = await client.post("/v1/orders", json=factories.order(), headers=tenant.headers)
+    oid = r.json()["id"]
+    r = await client.patch(f"/v1/orders/{oid}", json={"tags": ["x"]}, headers=tenant.headers)
+    history = (await client.get(f"/v1/orders/{oid}/history", headers=tenant.headers)).json()
+    assert history["data"][-1]["submission_id"] == r.headers["submission-id"]

@@ -143,3 +143,41 @@ async def test_an_abandoned_claim_is_taken_over(
         )
     r = await client.post("/v1/orders", content=raw, headers=_headers(tenant, "k-dead"))
     assert r.status_code == 201
+
+
+async def test_another_api_key_cannot_replay_a_response(
+    app: FastAPI, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    from tests.conftest import add_key
+
+    raw = orjson.dumps(factories.order())
+    first = await client.post("/v1/orders", content=raw, headers=_headers(tenant, "k-scope"))
+    assert first.status_code == 201
+    reader = await add_key(app, tenant, scopes=["orders:read"])
+    headers = {
+        "Authorization": f"Bearer {reader}",
+        "Idempotency-Key": "k-scope",
+        "content-type": "application/json",
+    }
+    r = await client.post("/v1/orders", content=raw, headers=headers)
+    assert r.status_code == 422
+    assert "idempotent-replayed" not in r.headers
+
+
+async def test_a_429_is_not_stored_under_the_key(database_url: str) -> None:
+    from tests.conftest import make_tenant
+
+    app = create_app(make_settings(database_url, rate_limit="2/2 seconds"))
+    async with app.router.lifespan_context(app):
+        tenant = await make_tenant(app)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            for _ in range(2):
+                await c.get("/v1/orders", headers=tenant.headers)
+            raw = orjson.dumps(factories.order())
+            limited = await c.post("/v1/orders", content=raw, headers=_headers(tenant, "k-429"))
+            assert limited.status_code == 429
+            await asyncio.sleep(int(limited.headers["retry-after"]))
+            r = await c.post("/v1/orders", content=raw, headers=_headers(tenant, "k-429"))
+            assert r.status_code == 201
+            assert "idempotent-replayed" not in r.headers

@@ -75,3 +75,25 @@ async def test_buckets_are_shared_by_processes_through_redis(database_url: str) 
         second = await _statuses(apps[1], tenant.headers, 3)
         statuses = [r.status_code for r in first + second]
         assert statuses == [200, 200, 200, 200, 429]
+
+
+async def test_every_limit_of_a_list_applies(database_url: str) -> None:
+    app = create_app(make_settings(database_url, rate_limit="100/second;3/minute"))
+    async with app.router.lifespan_context(app):
+        tenant = await make_tenant(app)
+        responses = await _statuses(app, tenant.headers, 4)
+        assert [r.status_code for r in responses] == [200, 200, 200, 429]
+        assert responses[-1].headers["ratelimit-limit"] == "3"
+
+
+async def test_an_unreachable_redis_lets_requests_through(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(
+        make_settings(database_url, rate_limit="1/minute", redis_url="redis://127.0.0.1:1/0")
+    )
+    async with app.router.lifespan_context(app):
+        tenant = await make_tenant(app)
+        responses = await _statuses(app, tenant.headers, 3)
+        assert {r.status_code for r in responses} == {200}
+    assert "rate-limit store unreachable" in caplog.text

@@ -210,7 +210,12 @@ async def patch_order(
         changes = parse_json(sub.body)
         async with db.write() as conn:
             result = await orders.patch(
-                conn, principal, order_id, changes, if_match=_if_match(if_match)
+                conn,
+                principal,
+                order_id,
+                changes,
+                submission_id=sub.id,
+                if_match=_if_match(if_match),
             )
             row = sub.row(status_code=200, outcome=result.outcome, order_ids=[result.order.id])
             await submissions.record(conn, [row])

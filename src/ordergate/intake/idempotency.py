@@ -9,7 +9,8 @@ while the first is still running is a 409. Keys belong to an organisation and ex
 
 A claim whose request never finished (its process died) is taken over once it is older than
 ``ORDERGATE_IDEMPOTENCY_LOCK_SECONDS``. 5xx responses are not stored: the claim is released so
-that the client's retry runs again.
+that the client's retry runs again; so is a 429. A key used by another API key is a
+different request (422), so a replay never bypasses the scope check of the key that asks.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         try:
-            await _run(self.app, scope, receive, send, state, principal.organisation_id, key)
+            await _run(self.app, scope, receive, send, state, principal, key)
         except OrdergateError as exc:
             await problem_response(exc, instance=scope["path"])(scope, receive, send)
 
@@ -93,7 +94,7 @@ async def _run(
     receive: Receive,
     send: Send,
     state: Any,
-    org_id: Any,
+    principal: Any,
     raw_key: bytes,
 ) -> None:
     settings: Settings = state.settings
@@ -102,9 +103,13 @@ async def _run(
     if not 1 <= len(key) <= 255:
         raise BadRequest("Idempotency-Key must be 1 to 255 characters", code="invalid_header")
     body = await _read_body(receive, settings.max_body_bytes)
+    # The API key is part of the request: another key (perhaps with other scopes) reusing the
+    # Idempotency-Key is a different request (422), never a replay of this one's response.
+    parts = [scope["method"], principal.key_id]
     fingerprint = hashlib.sha256(
-        b"\n".join([scope["method"].encode(), scope["raw_path"], scope["query_string"], body])
+        b"\n".join([*(p.encode() for p in parts), scope["raw_path"], scope["query_string"], body])
     ).hexdigest()
+    org_id = principal.organisation_id
 
     stored = await _claim(db, settings, org_id, key, fingerprint)
     if stored is not None:
@@ -230,7 +235,8 @@ async def _complete(
     where = (c.organisation_id == org_id, c.key == key)
     try:
         async with db.write() as conn:
-            if captured["status"] >= 500:  # not a result: let the retry run again
+            if captured["status"] >= 500 or captured["status"] == 429:
+                # not an outcome of the request, but of the moment: the retry runs again
                 await conn.execute(idempotency_keys.delete().where(*where))
                 return
             headers = [

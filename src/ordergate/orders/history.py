@@ -45,8 +45,11 @@ def replaced(
     return _row(order, key_id, submission_id, "replaced", data)
 
 
-def patched(order: Any, previous: dict[str, Any], key_id: str | None) -> dict[str, Any]:
-    return _row(order, key_id, None, "patched", {"changes": changes(previous, order.doc)})
+def patched(
+    order: Any, previous: dict[str, Any], key_id: str | None, submission_id: UUID | None
+) -> dict[str, Any]:
+    data = {"changes": changes(previous, order.doc)}
+    return _row(order, key_id, submission_id, "patched", data)
 
 
 def fulfilled(order: Any, fulfillment: dict[str, Any], key_id: str | None) -> dict[str, Any]:

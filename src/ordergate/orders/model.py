@@ -241,6 +241,8 @@ _CODES = {
     "date_from_datetime_inexact": "invalid_date",
     "date_type": "invalid_date",
     "value_error": "invalid",
+    "literal_error": "invalid",
+    "enum": "invalid",
     "string_pattern_mismatch": "invalid_format",
 }
 

@@ -251,6 +251,7 @@ async def patch(
     order_id: UUID,
     changes: Any,
     *,
+    submission_id: UUID | None = None,
     if_match: IfMatch = None,
 ) -> Result:
     """Apply an RFC 7386 merge patch to the order's mutable fields, validated like a create."""
@@ -278,7 +279,9 @@ async def patch(
     existing.version += 1
     existing.updated_at = _now()
     await store.update(conn, existing, previous_doc=previous)
-    await history.append(conn, [history.patched(existing, previous, principal.key_id)])
+    await history.append(
+        conn, [history.patched(existing, previous, principal.key_id, submission_id)]
+    )
     return Result("updated", existing)
 
 

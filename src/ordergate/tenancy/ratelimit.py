@@ -8,15 +8,18 @@ process, or in Redis when ``ORDERGATE_REDIS_URL`` is set, shared by every proces
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 
-from limits import RateLimitItem, parse
+from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
 
 from ordergate.errors import OrdergateError
+
+log = logging.getLogger("ordergate.ratelimit")
 
 
 class RateLimited(OrdergateError):
@@ -32,13 +35,14 @@ def _redis_uri(url: str) -> str:
 
 class RateLimiter:
     def __init__(self, limit: str, redis_url: str | None = None) -> None:
-        self.item: RateLimitItem | None = parse(limit) if limit and limit != "off" else None
+        self.items: list[RateLimitItem] = parse_many(limit) if limit and limit != "off" else []
         storage: Storage = MemoryStorage()
         if redis_url:
             shared = storage_from_string(_redis_uri(redis_url), key_prefix="ordergate")
             assert isinstance(shared, Storage)  # an "async+" URI gives an async storage
             storage = shared
         self._storage = storage
+        self._last_failure_log = 0.0
         self._limiter = SlidingWindowCounterRateLimiter(storage)
 
     def close(self) -> None:
@@ -49,20 +53,32 @@ class RateLimiter:
             pool.disconnect()
 
     async def hit(self, key_id: str) -> None:
-        """Count one request of this key; :class:`RateLimited` when over the limit."""
-        if self.item is None:
-            return
-        if await self._limiter.hit(self.item, key_id):
-            return
-        stats = await self._limiter.get_window_stats(self.item, key_id)
-        wait = max(1, math.ceil(stats.reset_time - time.time()))
-        error = RateLimited(f"More than {self.item} for this API key; retry in {wait} s")
-        error.headers.update(
-            {
-                "Retry-After": str(wait),
-                "RateLimit-Limit": str(self.item.amount),
-                "RateLimit-Remaining": str(stats.remaining),
-                "RateLimit-Reset": str(wait),
-            }
-        )
-        raise error
+        """Count one request of this key against every limit; :class:`RateLimited` when over
+        one. If the shared store cannot be reached, the request is let through (and logged):
+        an outage of Redis must not become an outage of intake."""
+        for item in self.items:
+            try:
+                allowed = await self._limiter.hit(item, key_id)
+                if allowed:
+                    continue
+                stats = await self._limiter.get_window_stats(item, key_id)
+            except Exception:
+                self._log_store_failure()
+                return
+            wait = max(1, math.ceil(stats.reset_time - time.time()))
+            error = RateLimited(f"More than {item} for this API key; retry in {wait} s")
+            error.headers.update(
+                {
+                    "Retry-After": str(wait),
+                    "RateLimit-Limit": str(item.amount),
+                    "RateLimit-Remaining": str(stats.remaining),
+                    "RateLimit-Reset": str(wait),
+                }
+            )
+            raise error
+
+    def _log_store_failure(self) -> None:
+        now = time.monotonic()
+        if now - self._last_failure_log > 10:  # at most one line per 10 s
+            self._last_failure_log = now
+            log.warning("rate-limit store unreachable: requests are let through", exc_info=True)

@@ -5,6 +5,7 @@ Revises: 0001
 Create Date: 2026-11-23 17:29:01.195124
 """
 
+import uuid
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -89,7 +90,74 @@ def upgrade() -> None:
     # batch mode: SQLite alters a table by copying it; PostgreSQL gets plain ALTERs
     with op.batch_alter_table("orders") as batch:
         batch.add_column(sa.Column("submission_id", sa.Uuid(), nullable=True))
+    _move_raw_bodies_to_submissions()
+    with op.batch_alter_table("orders") as batch:
         batch.drop_column("raw_body")
+
+
+def _move_raw_bodies_to_submissions() -> None:
+    """Each stored body becomes a submissions-log row that the order points at, so that an
+    upgrade loses no body (the request's method and path were not kept: recorded as unknown)."""
+    conn = op.get_bind()
+    orders = sa.table(
+        "orders",
+        sa.column("organisation_id", sa.Uuid()),
+        sa.column("id", sa.Uuid()),
+        sa.column("created_at", ordergate.db.UtcDateTime()),
+        sa.column("submitted_via", sa.String()),
+        sa.column("raw_body", sa.LargeBinary()),
+        sa.column("submission_id", sa.Uuid()),
+    )
+    submissions = sa.table(
+        "submissions",
+        *(
+            sa.column(name, type_)
+            for name, type_ in (
+                ("organisation_id", sa.Uuid()),
+                ("id", sa.Uuid()),
+                ("received_at", ordergate.db.UtcDateTime()),
+                ("key_id", sa.String()),
+                ("dialect", sa.String()),
+                ("method", sa.String()),
+                ("path", sa.String()),
+                ("status_code", sa.Integer()),
+                ("outcome", sa.String()),
+                ("order_ids", sa.JSON()),
+                ("body", sa.LargeBinary()),
+            )
+        ),
+    )
+    rows = conn.execute(
+        sa.select(
+            orders.c.organisation_id,
+            orders.c.id,
+            orders.c.created_at,
+            orders.c.submitted_via,
+            orders.c.raw_body,
+        ).where(orders.c.raw_body.is_not(None))
+    ).all()
+    for org_id, order_id, created_at, via, body in rows:
+        submission_id = uuid.uuid4()
+        conn.execute(
+            submissions.insert().values(
+                organisation_id=org_id,
+                id=submission_id,
+                received_at=created_at,
+                key_id="unknown",
+                dialect=via,
+                method="",
+                path="",
+                status_code=201,
+                outcome="created",
+                order_ids=[str(order_id)],
+                body=body,
+            )
+        )
+        conn.execute(
+            orders.update()
+            .where(orders.c.organisation_id == org_id, orders.c.id == order_id)
+            .values(submission_id=submission_id)
+        )
 
 
 def downgrade() -> None:
