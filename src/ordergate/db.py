@@ -98,8 +98,11 @@ def sqlite_path(url: str) -> Path | None:
 def _engine(url: str, *, pool_size: int, immediate: bool = False) -> AsyncEngine:
     common: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
     if not is_sqlite(url):
+        # No overflow: connections beyond the pool would be closed when returned, and under
+        # load that means connecting again (and asyncpg's type introspection) over and over.
+        # Requests wait for a pooled connection instead.
         return create_async_engine(
-            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False, **common
+            url, pool_size=pool_size, max_overflow=0, pool_pre_ping=False, **common
         )
     engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, **common)
 

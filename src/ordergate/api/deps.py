@@ -1,4 +1,8 @@
-"""Request dependencies shared by the /v1 routers and the dialects."""
+"""Request dependencies shared by the /v1 routers and the dialects.
+
+They are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in its thread pool,
+which would cost a thread hand-off per dependency per request on the hot path.
+"""
 
 from __future__ import annotations
 
@@ -11,17 +15,17 @@ from ordergate.intake.coalescer import CreateCoalescer
 from ordergate.settings import Settings
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
-def get_intake(request: Request) -> CreateCoalescer:
+async def get_intake(request: Request) -> CreateCoalescer:
     intake: CreateCoalescer = request.app.state.intake
     return intake
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
