@@ -202,22 +202,6 @@ def insert_ignoring_conflicts(
     return sqlite.insert(table).on_conflict_do_nothing(index_elements=index_elements)
 
 
-def one_of(
-    conn: AsyncConnection, column: sa.ColumnElement[str], values: Sequence[str]
-) -> sa.ColumnElement[bool]:
-    """``column`` equals one of ``values``.
-
-    PostgreSQL gets ``= ANY(:array)``: one statement text whatever the count, so asyncpg
-    prepares it once per connection; an expanding ``IN (…)`` would be a new statement (and a
-    new prepare round trip) for every distinct count. SQLite prepares locally: ``IN`` is fine.
-    """
-    if conn.dialect.name == "postgresql":
-        return column == sa.any_(
-            sa.bindparam(None, list(values), type_=postgresql.ARRAY(sa.String))
-        )
-    return column.in_(values)
-
-
 counters = sa.Table(
     "counters",
     metadata,

@@ -177,21 +177,23 @@ async def revoke_key(conn: AsyncConnection, key_id: str) -> None:
             raise NotFound(f"No API key {key_id}")
 
 
+# Built once: it runs whenever a process's short-lived key cache misses.
+_LOAD_KEY = (
+    sa.select(
+        api_keys.c.id,
+        api_keys.c.salt,
+        api_keys.c.secret_hash,
+        api_keys.c.scopes,
+        api_keys.c.revoked_at,
+        *_ORG_COLUMNS,
+    )
+    .join(organisations, organisations.c.id == api_keys.c.organisation_id)
+    .where(api_keys.c.id == sa.bindparam("key_id"))
+)
+
+
 async def load_key(conn: AsyncConnection, key_id: str) -> StoredKey | None:
-    row = (
-        await conn.execute(
-            sa.select(
-                api_keys.c.id,
-                api_keys.c.salt,
-                api_keys.c.secret_hash,
-                api_keys.c.scopes,
-                api_keys.c.revoked_at,
-                *_ORG_COLUMNS,
-            )
-            .join(organisations, organisations.c.id == api_keys.c.organisation_id)
-            .where(api_keys.c.id == key_id)
-        )
-    ).first()
+    row = (await conn.execute(_LOAD_KEY, {"key_id": key_id})).first()
     if row is None:
         return None
     return StoredKey(
