@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ordergate.api.deps import AppSettings, Db
 from ordergate.api.openapi import problems
+from ordergate.api.orders import order_response
 from ordergate.errors import ValidationFailed
 from ordergate.orders import service as orders
 from ordergate.orders.fields import NonEmpty64, Str255, Str2000, Url
@@ -60,10 +61,6 @@ def _parse(model: type[M], data: Any) -> M:
         raise ValidationFailed(field_errors(exc)) from None
 
 
-def _order(order: Any) -> Response:
-    return json_response(order.render(), 200, {"ETag": f'"{order.version}"'})
-
-
 @router.post(
     "/{order_id}/fulfillments",
     summary="Record a fulfilment",
@@ -93,7 +90,7 @@ async def fulfil_order(
     tracking = body.tracking.model_dump() if body.tracking else None
     async with db.write() as conn:
         order = await orders.fulfil(conn, principal, order_id, lines, tracking)
-    return _order(order)
+    return order_response(order)
 
 
 @router.post(
@@ -118,7 +115,7 @@ async def cancel_order(
     body = _parse(CancelIn, raw)
     async with db.write() as conn:
         order = await orders.cancel(conn, principal, order_id, body.reason, body.note)
-    return _order(order)
+    return order_response(order)
 
 
 class HistoryEntry(BaseModel):

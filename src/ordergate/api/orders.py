@@ -37,9 +37,10 @@ router = APIRouter(prefix="/v1/orders", tags=["orders"])
 MERGE_PATCH = "application/merge-patch+json"
 
 
-def _order_response(
+def order_response(
     order: StoredOrder, status_code: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
+    """An order as every order route returns it: the document and its version as ETag."""
     return json_response(
         order.render(), status_code, {"ETag": f'"{order.version}"', **(headers or {})}
     )
@@ -96,8 +97,8 @@ async def create_order(
     headers = {submissions.HEADER: str(sub.id)}
     if result.outcome == "created":
         headers["Location"] = f"/v1/orders/{result.order.id}"
-        return _order_response(result.order, 201, headers)
-    return _order_response(result.order, 200, headers)
+        return order_response(result.order, 201, headers)
+    return order_response(result.order, 200, headers)
 
 
 @router.put(
@@ -158,7 +159,7 @@ async def _put(
     headers = {submissions.HEADER: str(sub.id)}
     if result.outcome == "created":
         headers["Location"] = f"/v1/orders/{result.order.id}"
-    return _order_response(result.order, status, headers)
+    return order_response(result.order, status, headers)
 
 
 @router.get(
@@ -169,7 +170,7 @@ async def _put(
 async def get_order_by_ref(order_ref: str, principal: OrdersRead, db: Db) -> Response:
     async with db.read() as conn:
         order = await orders.get_by_ref(conn, principal, order_ref)
-    return _order_response(order)
+    return order_response(order)
 
 
 @router.get(
@@ -180,7 +181,7 @@ async def get_order_by_ref(order_ref: str, principal: OrdersRead, db: Db) -> Res
 async def get_order(order_id: UUID, principal: OrdersRead, db: Db) -> Response:
     async with db.read() as conn:
         order = await orders.get(conn, principal, order_id)
-    return _order_response(order)
+    return order_response(order)
 
 
 @router.patch(
@@ -220,7 +221,7 @@ async def patch_order(
             row = sub.row(status_code=200, outcome=result.outcome, order_ids=[result.order.id])
             await submissions.record(conn, [row])
         sub.recorded = True
-    return _order_response(result.order, 200, {submissions.HEADER: str(sub.id)})
+    return order_response(result.order, 200, {submissions.HEADER: str(sub.id)})
 
 
 # --- listing ---------------------------------------------------------------------------------
