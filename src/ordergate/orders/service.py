@@ -228,10 +228,10 @@ async def put(
     existing = await store.get(conn, org_id, order_ref=order.order_ref, for_update=True)
     _check_if_match(existing, if_match)
     if existing is None:
-        new = _new_order(principal, doc, via, submission_id)
-        if await store.insert_many(conn, [new]):
-            await history.append(conn, [history.created(new, principal.key_id, submission_id)])
-            return Result("created", new)
+        (created,) = await create_many(conn, [NewOrder(principal, order, submission_id, via)])
+        if isinstance(created, Result) and created.outcome == "created":
+            return created
+        # A concurrent request created it first: replace that one.
         existing = await store.get(conn, org_id, order_ref=order.order_ref, for_update=True)
         assert existing is not None
     if same_document(existing.doc, doc):
