@@ -9,6 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import create_async_engine
 
+import ordergate.events.tables
 import ordergate.intake.tables
 import ordergate.orders.tables
 import ordergate.tenancy.tables  # noqa: F401 - registers the tables

@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ordergate import __version__
+from ordergate.api import events as events_api
 from ordergate.api import health, openapi
 from ordergate.api import lifecycle as lifecycle_api
 from ordergate.api import orders as orders_api
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(orders_api.router)
     app.include_router(lifecycle_api.router)
     app.include_router(submissions_api.router)
+    app.include_router(events_api.router)
     _install_error_handlers(app)
     openapi.install(app)
     return app

@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import ordergate.events.tables
 import ordergate.intake.tables
 import ordergate.orders.tables
 import ordergate.tenancy.tables  # noqa: F401 - register the tables on the metadata

@@ -17,6 +17,7 @@ import uuid_utils.compat as uuid_utils
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ordergate.errors import FieldError, PreconditionFailed, ValidationFailed
+from ordergate.events import outbox
 from ordergate.orders import history, lifecycle, store
 from ordergate.orders.documents import differing_pointers, merge_patch, same_document
 from ordergate.orders.errors import InvalidTransition, OrderNotFound, OrderRefConflict
@@ -74,6 +75,13 @@ def _new_order(
     )
 
 
+def _event(order: StoredOrder, type_: str) -> dict[str, Any]:
+    """The event of a change, written beside it: the order as it is after the change."""
+    return outbox.event(
+        order.organisation_id, type_, order.id, order.version, order.updated_at, order.render()
+    )
+
+
 def _same_or_conflict(existing: StoredOrder, doc: dict[str, Any]) -> Result:
     if same_document(existing.doc, doc):
         return Result("existing", existing)
@@ -127,10 +135,11 @@ async def create_many(
             key_ids[order.id] = r.principal.key_id
             pending.append(order)
     inserted = await store.insert_many(conn, new)
+    created = [o for o in new if o.id in inserted]
     await history.append(
-        conn,
-        [history.created(o, key_ids[o.id], o.submission_id) for o in new if o.id in inserted],
+        conn, [history.created(o, key_ids[o.id], o.submission_id) for o in created]
     )
+    await outbox.append(conn, [_event(o, "order.created") for o in created])
 
     results: list[Result | OrderRefConflict] = []
     for r, doc, outcome in zip(requests, docs, pending, strict=True):
@@ -242,6 +251,7 @@ async def put(
     await history.append(
         conn, [history.replaced(existing, previous, principal.key_id, submission_id)]
     )
+    await outbox.append(conn, [_event(existing, "order.updated")])
     return Result("updated", existing)
 
 
@@ -282,6 +292,7 @@ async def patch(
     await history.append(
         conn, [history.patched(existing, previous, principal.key_id, submission_id)]
     )
+    await outbox.append(conn, [_event(existing, "order.updated")])
     return Result("updated", existing)
 
 
@@ -399,6 +410,7 @@ async def fulfil(
     order.status = new_status
     await store.update(conn, order, previous_doc=order.doc)
     await history.append(conn, [history.fulfilled(order, fulfillment, principal.key_id)])
+    await outbox.append(conn, [_event(order, "order.fulfilled")])
     return order
 
 
@@ -421,6 +433,7 @@ async def cancel(
     }
     await store.update(conn, order, previous_doc=order.doc)
     await history.append(conn, [history.cancelled(order, principal.key_id)])
+    await outbox.append(conn, [_event(order, "order.cancelled")])
     return order
 
 

@@ -28,6 +28,7 @@ SCOPES = ("orders:read", "orders:write", "webhooks:manage")
 TRKREF = re.compile(r"^[A-Z0-9]+(-[A-Z0-9]+)*$")
 KEY_PREFIX = "ogk_"
 ORDER_NUMBERS = "order_number"
+EVENT_IDS = "event_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +118,7 @@ async def create_organisation(
         )
     )
     await db.create_counter(conn, org.id, ORDER_NUMBERS)
+    await db.create_counter(conn, org.id, EVENT_IDS)
     return org
 
 

@@ -1,0 +1,102 @@
+"""The transactional outbox and the event feed.
+
+A change and its event are written in one transaction: there is never an event for a change
+that rolled back, nor a committed change without its event. Per order, ``seq`` is the order's
+version after the change, so it increases by one per event.
+
+The feed must not skip an event whose transaction commits late. On PostgreSQL each event
+records its transaction id; the feed orders by ``(txid, id)`` and shows only transactions older
+than every transaction still running (``pg_snapshot_xmin``). A transaction that commits later
+has a txid at or above that bound, so it always sorts after any cursor already handed out.
+SQLite writes one transaction at a time, so its event ids are already in commit order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ordergate import db
+from ordergate.events.tables import events
+from ordergate.orders.fields import iso_utc
+from ordergate.tenancy.service import EVENT_IDS
+
+TYPES = ("order.created", "order.updated", "order.fulfilled", "order.cancelled")
+
+
+def event(
+    organisation_id: UUID,
+    type_: str,
+    order_id: UUID,
+    seq: int,
+    occurred_at: dt.datetime,
+    data: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "organisation_id": organisation_id,
+        "type": type_,
+        "order_id": order_id,
+        "seq": seq,
+        "occurred_at": occurred_at,
+        "data": data,
+    }
+
+
+_PG_TXID = sa.text("pg_current_xact_id()::text::bigint")
+
+
+async def append(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Write events in the caller's transaction, set-based (one INSERT per organisation)."""
+    by_org: dict[UUID, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_org.setdefault(row["organisation_id"], []).append(row)
+    for org_id, group in by_org.items():
+        stmt = events.insert()
+        next_id = db.next_value_sql(conn, org_id, EVENT_IDS)
+        if next_id is not None:
+            stmt = stmt.values(id=next_id, txid=_PG_TXID)
+            params = group
+        else:
+            ids = await db.take_numbers(conn, org_id, EVENT_IDS, len(group))
+            params = [{**row, "id": i, "txid": 0} for row, i in zip(group, ids, strict=True)]
+        if len(params) == 1:
+            await conn.execute(stmt.values(**params[0]))
+        else:
+            await conn.execute(stmt, params)
+
+
+_PG_VISIBLE = sa.text("txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+
+
+async def feed(
+    conn: AsyncConnection, org_id: UUID, after: tuple[int, int] | None, limit: int
+) -> list[dict[str, Any]]:
+    """Events after the cursor ``(txid, id)``, oldest first."""
+    c = events.c
+    stmt = sa.select(c.txid, c.id, c.type, c.order_id, c.seq, c.occurred_at, c.data).where(
+        c.organisation_id == org_id
+    )
+    if after is not None:
+        stmt = stmt.where(
+            sa.tuple_(c.txid, c.id) > sa.tuple_(sa.literal(after[0]), sa.literal(after[1]))
+        )
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.where(_PG_VISIBLE)
+    stmt = stmt.order_by(c.txid, c.id).limit(limit)
+    return [
+        {
+            "cursor": (r.txid, r.id),
+            "id": r.id,
+            "seq": r.seq,
+            "type": r.type,
+            "order_id": str(r.order_id) if r.order_id else None,
+            "occurred_at": iso_utc(r.occurred_at),
+            "data": r.data,
+        }
+        for r in await conn.execute(stmt)
+    ]
