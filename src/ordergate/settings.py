@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     # Shared rate-limit buckets for all processes (redis://host:port/db); per process if unset.
     redis_url: str | None = None
 
+    # Webhook URLs may point at loopback, private and link-local addresses (tests, and
+    # deployments whose receivers live on a private network).
+    webhook_allow_private: bool = False
+
     # Idempotency-Key: how long a stored response is replayed; after how long an unfinished
     # claim (its process died) is taken over; how often expired keys are purged.
     idempotency_retention_seconds: float = Field(default=86400, gt=0)

@@ -22,3 +22,18 @@ events = sa.Table(
     sa.ForeignKeyConstraint(["organisation_id"], ["organisations.id"]),
     sa.Index(None, "organisation_id", "txid", "id"),
 )
+
+# Where events are delivered. The secret is kept (not hashed): deliveries are signed with it.
+webhook_endpoints = sa.Table(
+    "webhook_endpoints",
+    metadata,
+    sa.Column("organisation_id", sa.Uuid, primary_key=True),
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("url", sa.String(2048), nullable=False),
+    sa.Column("event_types", json_type(), nullable=True),  # null: every type
+    sa.Column("secret", sa.String(128), nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.ForeignKeyConstraint(["organisation_id"], ["organisations.id"]),
+)
