@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from ordergate.api.deps import AppSettings, Db
-from ordergate.api.openapi import problems
+from ordergate.api.openapi import inline_body, problems
 from ordergate.api.orders import order_response
-from ordergate.errors import ValidationFailed
 from ordergate.orders import service as orders
 from ordergate.orders.fields import NonEmpty64, Str255, Str2000, Url
-from ordergate.orders.model import OrderOut, field_errors
+from ordergate.orders.model import OrderOut, validate_as
 from ordergate.tenancy.auth import OrdersRead, OrdersWrite
 from ordergate.web import json_response, read_json
 
@@ -51,16 +50,6 @@ class CancelIn(_In):
     note: Str2000 | None = None
 
 
-M = TypeVar("M", bound=BaseModel)
-
-
-def _parse(model: type[M], data: Any) -> M:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise ValidationFailed(field_errors(exc)) from None
-
-
 @router.post(
     "/{order_id}/fulfillments",
     summary="Record a fulfilment",
@@ -70,18 +59,14 @@ def _parse(model: type[M], data: Any) -> M:
         "More than a line has left, or an order that is fulfilled or cancelled: 409 "
         "`invalid_transition`. An unknown line: 422. Nothing changes on an error."
     ),
-    openapi_extra={
-        "requestBody": {
-            "content": {"application/json": {"schema": FulfilmentIn.model_json_schema()}}
-        }
-    },
+    openapi_extra=inline_body(FulfilmentIn, required=False),
     responses={200: {"model": OrderOut}, **problems(404, 409, 413, 415, 422)},
 )
 async def fulfil_order(
     order_id: UUID, request: Request, principal: OrdersWrite, db: Db, settings: AppSettings
 ) -> Response:
     _, raw = await read_json(request, settings.max_body_bytes, empty={})
-    body = _parse(FulfilmentIn, raw)
+    body = validate_as(FulfilmentIn, raw)
     lines = (
         None
         if body.items is None
@@ -100,19 +85,14 @@ async def fulfil_order(
         "`reason` is one of customer, inventory, payment, fraud, other. A fulfilled or "
         "cancelled order answers 409 `invalid_transition` and does not change."
     ),
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": CancelIn.model_json_schema()}},
-        }
-    },
+    openapi_extra=inline_body(CancelIn),
     responses={200: {"model": OrderOut}, **problems(404, 409, 413, 415, 422)},
 )
 async def cancel_order(
     order_id: UUID, request: Request, principal: OrdersWrite, db: Db, settings: AppSettings
 ) -> Response:
     _, raw = await read_json(request, settings.max_body_bytes)
-    body = _parse(CancelIn, raw)
+    body = validate_as(CancelIn, raw)
     async with db.write() as conn:
         order = await orders.cancel(conn, principal, order_id, body.reason, body.note)
     return order_response(order)

@@ -70,6 +70,12 @@ def body_schema(model: str, media_types: tuple[str, ...] = ("application/json",)
     }
 
 
+def inline_body(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
+    """``openapi_extra`` documenting a body that a route reads itself, schema inline."""
+    content = {"application/json": {"schema": model.model_json_schema()}}
+    return {"requestBody": {"required": required, "content": content}}
+
+
 def install(app: FastAPI) -> None:
     """Generate the document once, with the hand-parsed body schemas and shared 401/403."""
 

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from ordergate.api.deps import AppSettings, Db
-from ordergate.api.openapi import problems
+from ordergate.api.openapi import inline_body, problems
 from ordergate.errors import FieldError, ValidationFailed
 from ordergate.events import endpoints
-from ordergate.orders.model import field_errors
+from ordergate.orders.model import validate_as
 from ordergate.tenancy.auth import WebhooksManage
 from ordergate.web import json_response, read_json
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
-M = TypeVar("M", bound=BaseModel)
 Url = Annotated[str, Field(min_length=1, max_length=2048)]
 
 
@@ -53,13 +52,6 @@ class EndpointOut(BaseModel):
     secret: str | None = Field(default=None, description="Only in the answer to the create")
 
 
-def _parse(model: type[M], data: Any) -> M:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise ValidationFailed(field_errors(exc)) from None
-
-
 def _check(
     url: str | None, event_types: list[str] | None, secret: str | None, allow_private: bool
 ) -> None:
@@ -73,23 +65,18 @@ def _check(
         raise ValidationFailed(errors)
 
 
-def _body(model: type[BaseModel]) -> dict[str, Any]:
-    schema = {"content": {"application/json": {"schema": model.model_json_schema()}}}
-    return {"requestBody": {"required": True, **schema}}
-
-
 @router.post(
     "",
     status_code=201,
     summary="Create a webhook endpoint (its secret is shown only in this answer)",
-    openapi_extra=_body(EndpointIn),
+    openapi_extra=inline_body(EndpointIn),
     responses={201: {"model": EndpointOut}, **problems(413, 415, 422)},
 )
 async def create_endpoint(
     request: Request, principal: WebhooksManage, db: Db, settings: AppSettings
 ) -> Response:
     _, raw = await read_json(request, settings.max_body_bytes)
-    body = _parse(EndpointIn, raw)
+    body = validate_as(EndpointIn, raw)
     _check(body.url, body.event_types, body.secret, settings.webhook_allow_private)
     async with db.write() as conn:
         created = await endpoints.create(
@@ -123,7 +110,7 @@ async def get_endpoint(endpoint_id: UUID, principal: WebhooksManage, db: Db) -> 
 @router.patch(
     "/{endpoint_id}",
     summary="Change a webhook endpoint's url, event types or enabled flag",
-    openapi_extra=_body(EndpointPatch),
+    openapi_extra=inline_body(EndpointPatch),
     responses={200: {"model": EndpointOut}, **problems(404, 413, 415, 422)},
 )
 async def patch_endpoint(
@@ -136,7 +123,7 @@ async def patch_endpoint(
     _, raw = await read_json(
         request, settings.max_body_bytes, also_accept=("application/merge-patch+json",)
     )
-    body = _parse(EndpointPatch, raw)
+    body = validate_as(EndpointPatch, raw)
     changes = body.model_dump(exclude_unset=True)
     if changes.get("url", "") is None or changes.get("enabled", False) is None:
         raise ValidationFailed([FieldError("", "invalid", "url and enabled cannot be null")])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -38,6 +38,8 @@ from ordergate.orders.fields import (
     Url,
     currency_exponent,
 )
+
+M = TypeVar("M", bound=BaseModel)
 
 MAX_ITEMS = 1000
 MAX_TAGS = 100
@@ -262,6 +264,15 @@ def field_errors(exc: ValidationError, prefix: tuple[int | str, ...] = ()) -> li
             code = "invalid_key"
         out.append(FieldError(pointer(prefix + loc), code, e["msg"]))
     return out
+
+
+def validate_as(model: type[M], data: Any) -> M:
+    """``model.model_validate(data)``, with pydantic's errors as one :class:`ValidationFailed`
+    (pointers and stable codes), for the small request bodies beside the order itself."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(field_errors(exc)) from None
 
 
 def validate_order(data: Any, *, now: dt.datetime | None = None) -> Order:
