@@ -15,6 +15,8 @@ from fastapi import FastAPI
 from ordergate.app import create_app
 from tests.conftest import Tenant, add_key, make_settings, make_tenant
 
+SETUP_ATTEMPTS = 5
+
 
 def _redis_available() -> bool:
     try:
@@ -33,8 +35,14 @@ async def _statuses(app: FastAPI, headers: dict[str, str], n: int) -> list[httpx
 async def test_a_key_over_its_limit_gets_429_until_retry_after(database_url: str) -> None:
     app = create_app(make_settings(database_url, rate_limit="3/2 seconds"))
     async with app.router.lifespan_context(app):
-        tenant = await make_tenant(app)
-        responses = await _statuses(app, tenant.headers, 4)
+        # A sliding window counter lets a request through when a window boundary falls
+        # between the requests (the previous window's count starts to weigh less): then try
+        # again with a fresh key, a bounded number of times.
+        for _ in range(SETUP_ATTEMPTS):
+            tenant = await make_tenant(app)
+            responses = await _statuses(app, tenant.headers, 4)
+            if [r.status_code for r in responses] == [200, 200, 200, 429]:
+                break
         assert [r.status_code for r in responses] == [200, 200, 200, 429]
         limited = responses[-1]
         assert limited.json()["code"] == "rate_limited"
@@ -70,18 +78,24 @@ async def test_buckets_are_shared_by_processes_through_redis(database_url: str) 
         for _ in range(2)
     ]
     async with apps[0].router.lifespan_context(apps[0]), apps[1].router.lifespan_context(apps[1]):
-        tenant: Tenant = await make_tenant(apps[0])
-        first = await _statuses(apps[0], tenant.headers, 2)
-        second = await _statuses(apps[1], tenant.headers, 3)
-        statuses = [r.status_code for r in first + second]
+        for _ in range(SETUP_ATTEMPTS):  # a window boundary in between: try a fresh key
+            tenant: Tenant = await make_tenant(apps[0])
+            first = await _statuses(apps[0], tenant.headers, 2)
+            second = await _statuses(apps[1], tenant.headers, 3)
+            statuses = [r.status_code for r in first + second]
+            if statuses == [200, 200, 200, 200, 429]:
+                break
         assert statuses == [200, 200, 200, 200, 429]
 
 
 async def test_every_limit_of_a_list_applies(database_url: str) -> None:
     app = create_app(make_settings(database_url, rate_limit="100/second;3/minute"))
     async with app.router.lifespan_context(app):
-        tenant = await make_tenant(app)
-        responses = await _statuses(app, tenant.headers, 4)
+        for _ in range(SETUP_ATTEMPTS):  # a window boundary in between: try a fresh key
+            tenant = await make_tenant(app)
+            responses = await _statuses(app, tenant.headers, 4)
+            if [r.status_code for r in responses] == [200, 200, 200, 429]:
+                break
         assert [r.status_code for r in responses] == [200, 200, 200, 429]
         assert responses[-1].headers["ratelimit-limit"] == "3"
 
