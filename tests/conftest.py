@@ -120,7 +120,10 @@ def postgres_url(pg_reason: str | None, database_urls: dict[str, str]) -> str:
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
     # Tests page oldest-first right after writing; the settle window has its own test.
-    return Settings(database_url=database_url, **{"list_settle_seconds": 0, **overrides})
+    # Apps on the shared test databases run no dispatcher: the webhook tests start their own
+    # on databases of their own (a dispatcher serves every organisation in its database).
+    defaults = {"list_settle_seconds": 0, "run_dispatcher": False}
+    return Settings(database_url=database_url, **{**defaults, **overrides})
 
 
 @pytest.fixture(scope="session")

@@ -33,6 +33,7 @@ from ordergate.errors import (
     OrdergateError,
     Unauthorized,
 )
+from ordergate.events.dispatcher import Dispatcher
 from ordergate.intake import idempotency
 from ordergate.intake.coalescer import CreateCoalescer
 from ordergate.intake.idempotency import IdempotencyMiddleware
@@ -58,9 +59,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         purger = asyncio.create_task(
             idempotency.purge_periodically(db, settings.idempotency_purge_seconds)
         )
+        dispatcher = Dispatcher(db, settings) if settings.run_dispatcher else None
+        dispatching = asyncio.create_task(dispatcher.run()) if dispatcher else None
         try:
             yield
         finally:
+            if dispatcher is not None and dispatching is not None:
+                dispatcher.stop()
+                await dispatching
             purger.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await purger

@@ -167,6 +167,41 @@ def serve(
 
 
 @app.command()
+def worker(
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve Prometheus metrics on this port (0.0.0.0).", min=1, max=65535),
+    ] = None,
+) -> None:
+    """Run the event dispatcher only: queue and send webhook deliveries until stopped."""
+    import signal
+
+    from ordergate.events.dispatcher import Dispatcher
+
+    settings = _settings()
+    _configure_logging(settings)
+    dbm.migrate_sync(settings.database_url)
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port)
+
+    async def main() -> None:
+        database = dbm.Database(settings.database_url, pool_size=min(settings.db_pool_size, 4))
+        dispatcher = Dispatcher(database, settings)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, dispatcher.stop)
+        try:
+            await dispatcher.run()
+        finally:
+            await database.dispose()
+
+    typer.echo("ordergate worker: delivering webhooks (Ctrl-C stops)", err=True)
+    asyncio.run(main())
+
+
+@app.command()
 def migrate() -> None:
     """Apply database migrations."""
     settings = _settings()

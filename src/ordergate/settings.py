@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -42,6 +42,24 @@ class Settings(BaseSettings):
     # deployments whose receivers live on a private network).
     webhook_allow_private: bool = False
 
+    # Whether `ordergate serve` also runs the event dispatcher (turn it off when separate
+    # `ordergate worker` processes deliver).
+    run_dispatcher: bool = True
+    # Webhook delivery: per-attempt timeout; attempts in all (the first included); the wait
+    # before the first retry, multiplied by the factor for each retry after it (each wait then
+    # jittered by +/-20%). Defaults: 8 attempts over about 23 hours.
+    webhook_timeout_seconds: float = Field(default=10, gt=0, le=60)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    webhook_backoff_seconds: float = Field(default=15, gt=0)
+    webhook_backoff_factor: float = Field(default=4, ge=1)
+    # A dispatcher holds a claimed delivery this long; past it (the dispatcher died), another
+    # takes it over. Longer than the timeout, so a live attempt is never taken over.
+    webhook_lease_seconds: float = Field(default=60, gt=0)
+    # How often an idle dispatcher looks for new events and due retries; how many deliveries
+    # one dispatcher makes at once.
+    webhook_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    webhook_concurrency: int = Field(default=16, ge=1, le=256)
+
     # Idempotency-Key: how long a stored response is replayed; after how long an unfinished
     # claim (its process died) is taken over; how often expired keys are purged.
     idempotency_retention_seconds: float = Field(default=86400, gt=0)
@@ -49,6 +67,12 @@ class Settings(BaseSettings):
     idempotency_purge_seconds: float = Field(default=600, gt=0)
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @model_validator(mode="after")
+    def _lease_outlasts_timeout(self) -> Settings:
+        if self.webhook_lease_seconds <= self.webhook_timeout_seconds:
+            raise ValueError("webhook_lease_seconds must be longer than webhook_timeout_seconds")
+        return self
 
     @field_validator("rate_limit")
     @classmethod

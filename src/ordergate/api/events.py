@@ -69,8 +69,5 @@ async def event_feed(
     position = _decode(after) if after else None
     async with db.read() as conn:
         page = await outbox.feed(conn, principal.organisation_id, position, limit)
-    last = page[-1].pop("cursor") if page else None
-    for e in page[:-1]:
-        e.pop("cursor")
-    next_cursor = _encode(last) if last else after
-    return json_response({"data": page, "next_cursor": next_cursor})
+    next_cursor = _encode(page[-1][0]) if page else after
+    return json_response({"data": [event for _, event in page], "next_cursor": next_cursor})

@@ -1,17 +1,18 @@
-"""``/v1/webhooks``: webhook endpoints (scope ``webhooks:manage``)."""
+"""``/v1/webhooks``: webhook endpoints and their delivery logs (scope ``webhooks:manage``)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import datetime as dt
+from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ordergate.api.deps import AppSettings, Db
 from ordergate.api.openapi import inline_body, problems
 from ordergate.errors import FieldError, ValidationFailed
-from ordergate.events import endpoints
+from ordergate.events import deliveries, endpoints
 from ordergate.orders.model import validate_as
 from ordergate.tenancy.auth import WebhooksManage
 from ordergate.web import json_response, read_json
@@ -143,3 +144,83 @@ async def delete_endpoint(endpoint_id: UUID, principal: WebhooksManage, db: Db) 
     async with db.write() as conn:
         await endpoints.delete(conn, principal.organisation_id, endpoint_id)
     return Response(status_code=204)
+
+
+class AttemptOut(BaseModel):
+    attempt: int = Field(description="1 for the first attempt")
+    attempted_at: str
+    status_code: int | None = Field(description="The receiver's HTTP status; null: no answer")
+    latency_ms: int
+    error: str | None = Field(description="Why it failed: no answer, refused, or the answer")
+    next_attempt_at: str | None = Field(description="The retry this failure scheduled")
+
+
+class DeliveryOut(BaseModel):
+    id: str = Field(description="Sent as the webhook-id header, the same on every attempt")
+    endpoint_id: str
+    event_id: int
+    event_type: str
+    order_id: str | None
+    seq: int
+    status: str = Field(description="pending, succeeded or failed (attempts used up)")
+    next_attempt_at: str | None
+    created_at: str
+    updated_at: str
+    attempts: list[AttemptOut]
+
+
+class DeliveryPage(BaseModel):
+    data: list[DeliveryOut]
+    next_cursor: str | None
+
+
+@router.get(
+    "/{endpoint_id}/deliveries",
+    summary="The endpoint's delivery log, newest first, with every attempt",
+    responses={200: {"model": DeliveryPage}, **problems(400, 404)},
+)
+async def list_deliveries(
+    endpoint_id: UUID,
+    principal: WebhooksManage,
+    db: Db,
+    status: Annotated[Literal["pending", "succeeded", "failed"] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[UUID | None, Query(description="next_cursor of the previous page")] = None,
+) -> Response:
+    org = principal.organisation_id
+    async with db.read() as conn:
+        await endpoints.get(conn, org, endpoint_id)
+        page, last = await deliveries.list_page(
+            conn, org, endpoint_id, status=status, before=cursor, limit=limit
+        )
+    return json_response({"data": page, "next_cursor": str(last) if last else None})
+
+
+@router.get(
+    "/{endpoint_id}/deliveries/{delivery_id}",
+    summary="One delivery with every attempt",
+    responses={200: {"model": DeliveryOut}, **problems(404)},
+)
+async def get_delivery(
+    endpoint_id: UUID, delivery_id: UUID, principal: WebhooksManage, db: Db
+) -> Response:
+    async with db.read() as conn:
+        found = await deliveries.get(conn, principal.organisation_id, endpoint_id, delivery_id)
+    return json_response(found)
+
+
+@router.post(
+    "/{endpoint_id}/deliveries/{delivery_id}/retry",
+    status_code=202,
+    summary="Attempt a delivery again now (a failed or succeeded one gets one more attempt)",
+    responses={202: {"model": DeliveryOut}, **problems(404, 409)},
+)
+async def retry_delivery(
+    endpoint_id: UUID, delivery_id: UUID, principal: WebhooksManage, db: Db
+) -> Response:
+    now = dt.datetime.now(dt.UTC)
+    async with db.write() as conn:
+        queued = await deliveries.retry(
+            conn, principal.organisation_id, endpoint_id, delivery_id, now
+        )
+    return json_response(queued, 202)

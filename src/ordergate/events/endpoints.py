@@ -25,6 +25,7 @@ import uuid_utils.compat as uuid_utils
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ordergate.errors import FieldError, NotFound
+from ordergate.events import outbox
 from ordergate.events.tables import webhook_endpoints
 from ordergate.orders.fields import iso_utc
 
@@ -117,6 +118,8 @@ async def create(
 ) -> dict[str, Any]:
     now = dt.datetime.now(dt.UTC)
     endpoint_id = uuid_utils.uuid7()
+    # Events from now on: those already written are not sent to a new endpoint.
+    cursor_txid, cursor_event_id = await outbox.end_of_feed(conn, org_id)
     values = {
         "organisation_id": org_id,
         "id": endpoint_id,
@@ -126,6 +129,8 @@ async def create(
         "enabled": enabled,
         "created_at": now,
         "updated_at": now,
+        "cursor_txid": cursor_txid,
+        "cursor_event_id": cursor_event_id,
     }
     await conn.execute(webhook_endpoints.insert().values(**values))
     return render(await get(conn, org_id, endpoint_id), with_secret=True)

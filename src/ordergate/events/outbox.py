@@ -73,30 +73,52 @@ async def append(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
 _PG_VISIBLE = sa.text("txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
 
 
+def visible(conn: AsyncConnection) -> list[sa.ColumnExpressionArgument[bool]]:
+    """The condition for an event to be shown: on PostgreSQL, written by a transaction older
+    than every one still running (nothing later can commit behind it)."""
+    return [_PG_VISIBLE] if conn.dialect.name == "postgresql" else []
+
+
+async def end_of_feed(conn: AsyncConnection, org_id: UUID) -> tuple[int, int]:
+    """The position of the organisation's newest event (a new webhook endpoint starts there)."""
+    c = events.c
+    row = (
+        await conn.execute(
+            sa.select(c.txid, c.id)
+            .where(c.organisation_id == org_id)
+            .order_by(c.txid.desc(), c.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return (row.txid, row.id) if row else (0, 0)
+
+
+def event_columns() -> list[sa.ColumnElement[Any]]:
+    c = events.c
+    return [c.txid, c.id, c.type, c.order_id, c.seq, c.occurred_at, c.data]
+
+
+def render(row: Any) -> dict[str, Any]:
+    """The event as the feed shows it and webhooks send it."""
+    return {
+        "id": row.id,
+        "seq": row.seq,
+        "type": row.type,
+        "order_id": str(row.order_id) if row.order_id else None,
+        "occurred_at": iso_utc(row.occurred_at),
+        "data": row.data,
+    }
+
+
 async def feed(
     conn: AsyncConnection, org_id: UUID, after: tuple[int, int] | None, limit: int
-) -> list[dict[str, Any]]:
-    """Events after the cursor ``(txid, id)``, oldest first."""
+) -> list[tuple[tuple[int, int], dict[str, Any]]]:
+    """Events after the cursor ``(txid, id)``, oldest first, each with its position."""
     c = events.c
-    stmt = sa.select(c.txid, c.id, c.type, c.order_id, c.seq, c.occurred_at, c.data).where(
-        c.organisation_id == org_id
-    )
+    stmt = sa.select(*event_columns()).where(c.organisation_id == org_id, *visible(conn))
     if after is not None:
         stmt = stmt.where(
             sa.tuple_(c.txid, c.id) > sa.tuple_(sa.literal(after[0]), sa.literal(after[1]))
         )
-    if conn.dialect.name == "postgresql":
-        stmt = stmt.where(_PG_VISIBLE)
     stmt = stmt.order_by(c.txid, c.id).limit(limit)
-    return [
-        {
-            "cursor": (r.txid, r.id),
-            "id": r.id,
-            "seq": r.seq,
-            "type": r.type,
-            "order_id": str(r.order_id) if r.order_id else None,
-            "occurred_at": iso_utc(r.occurred_at),
-            "data": r.data,
-        }
-        for r in await conn.execute(stmt)
-    ]
+    return [((r.txid, r.id), render(r)) for r in await conn.execute(stmt)]
