@@ -32,7 +32,7 @@ from ordergate.orders.model import to_document, validate_order
 from ordergate.web import parse_json
 
 # Bump when the generator or the schema changes: the next run then seeds afresh.
-SEED_VERSION = 2
+SEED_VERSION = 3
 TRKREF = "BENCH-READ"
 _BATCH = 20_000
 _MONEY_FACTOR = 10_000

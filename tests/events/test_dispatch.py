@@ -368,7 +368,10 @@ async def test_retrying_a_delivery_in_flight_is_a_conflict(own_database: str) ->
         async with api(own_database) as (app, client, tenant):
             endpoint = await add_endpoint(client, tenant, receiver.url)
             await create_order(client, tenant, "F-1")
-            async with dispatching(fast_settings(own_database, webhook_timeout_seconds=1)):
+            settings = fast_settings(
+                own_database, webhook_timeout_seconds=1, webhook_backoff_seconds=60
+            )
+            async with dispatching(settings):
                 await eventually(lambda: receiver.requests, what="the attempt")
                 [delivery] = await delivery_log(client, tenant, endpoint["id"])
                 r = await client.post(
@@ -386,12 +389,16 @@ async def test_retrying_a_delivery_in_flight_is_a_conflict(own_database: str) ->
             assert attempt["error"] == "no answer within 1 s"
             assert 900 <= attempt["latency_ms"] < 5000
 
-            # a pending delivery waiting for its retry is brought forward
+            # a pending delivery waiting for its retry (in about a minute) is brought forward
+            assert delivery["status"] == "pending"
+            assert attempt["next_attempt_at"] == delivery["next_attempt_at"]
             r = await client.post(
                 f"/v1/webhooks/{endpoint['id']}/deliveries/{delivery['id']}/retry",
                 headers=tenant.headers,
             )
             assert r.status_code == 202
+            brought_forward = dt.datetime.fromisoformat(r.json()["next_attempt_at"])
+            assert brought_forward < dt.datetime.fromisoformat(attempt["next_attempt_at"])
 
 
 async def _first_attempt_logged(
@@ -537,10 +544,38 @@ async def test_deleting_an_endpoint_removes_its_deliveries(own_database: str) ->
             assert r.status_code == 404
 
 
+async def test_an_unexpected_error_in_an_attempt_is_a_failed_attempt(own_database: str) -> None:
+    async def broken_resolver(host: str, port: int) -> list[str]:
+        raise UnicodeError("label too long")
+
+    async with api(own_database) as (app, client, tenant):
+        endpoint = await add_endpoint(client, tenant, "http://hooks.example.com/in")
+        await create_order(client, tenant, "U-1")
+        settings = fast_settings(own_database, webhook_allow_private=False, webhook_max_attempts=1)
+        database = Database(own_database, pool_size=2)
+        dispatcher = Dispatcher(database, settings, resolve=broken_resolver)
+        task = asyncio.create_task(dispatcher.run())
+        try:
+            await eventually(lambda: _all_settled(client, tenant, endpoint["id"]))
+        finally:
+            dispatcher.stop()
+            await task
+            await database.dispose()
+        [delivery] = await delivery_log(client, tenant, endpoint["id"])
+    assert delivery["status"] == "failed"
+    assert delivery["attempts"][0]["error"] == "UnicodeError: label too long"
+
+
 async def test_another_organisations_delivery_log_is_not_found(own_database: str) -> None:
     async with api(own_database) as (app, client, tenant):
         endpoint = await add_endpoint(client, tenant, "http://127.0.0.1:9/hooks")
         other = await make_tenant(app)
+        missing = "01a209b2-0000-7000-8000-000000000000"
+        for path in (f"{missing}/deliveries/{missing}", f"{missing}/deliveries/{missing}/retry"):
+            method = client.post if path.endswith("retry") else client.get
+            r = await method(f"/v1/webhooks/{path}", headers=tenant.headers)
+            assert r.status_code == 404
+            assert r.json()["code"] == "webhook_not_found"
         for path in ("deliveries", f"deliveries/{endpoint['id']}"):
             r = await client.get(f"/v1/webhooks/{endpoint['id']}/{path}", headers=other.headers)
             assert r.status_code == 404

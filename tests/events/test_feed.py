@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import httpx
+import sqlalchemy as sa
 
 from ordergate.app import create_app
 from ordergate.orders import service
@@ -155,3 +157,41 @@ async def test_a_poller_sees_every_event_once_while_writers_run(postgres_url: st
             await c.aclose()
     assert len(seen) == 90
     assert len(set(seen)) == 90
+
+
+async def test_an_orders_events_keep_seq_order_when_the_older_transaction_commits_last(
+    postgres_url: str,
+) -> None:
+    """Transaction B gets its id first, then waits while A changes the order (seq 2) and
+    commits; B's change (seq 3) has the older transaction id but still comes after A's."""
+    app = create_app(make_settings(postgres_url))
+    async with app.router.lifespan_context(app):
+        tenant = await make_tenant(app)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            body = factories.order(ref="SEQ")
+            order = (await c.post("/v1/orders", json=body, headers=tenant.headers)).json()
+            async with app.state.db.write_engine.connect() as older:
+                await older.begin()
+                older_txid = await older.scalar(sa.text("SELECT pg_current_xact_id()::text"))
+                r = await c.patch(
+                    f"/v1/orders/{order['id']}",
+                    json={"metadata": {"by": "A"}},
+                    headers=tenant.headers,
+                )
+                assert r.status_code == 200
+                await service.patch(
+                    older,
+                    tenant.principal,
+                    uuid.UUID(order["id"]),
+                    {"metadata": {"by": "B"}},
+                )
+                await older.commit()
+            events = await _all(c, tenant)
+    assert [(e["seq"], e["type"]) for e in events] == [
+        (1, "order.created"),
+        (2, "order.updated"),
+        (3, "order.updated"),
+    ]
+    assert [e["data"]["metadata"] for e in events[1:]] == [{"by": "A"}, {"by": "B"}]
+    assert int(older_txid) > 0

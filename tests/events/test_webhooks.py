@@ -62,6 +62,9 @@ async def test_a_given_secret_is_kept(client: httpx.AsyncClient, tenant: Tenant)
     [
         ({"url": "ftp://h.example.com"}, "/url", "invalid_url"),
         ({"url": "not a url"}, "/url", "invalid_url"),
+        ({"url": "https://user:pw@h.example.com/in"}, "/url", "invalid_url"),
+        ({"url": "https://h.example.com:http/in"}, "/url", "invalid_url"),
+        ({"url": f"https://{'a' * 64}.example.com/"}, "/url", "invalid_url"),
         ({"url": "http://127.0.0.1:8080/x"}, "/url", "private_target"),
         ({"url": "http://10.1.2.3/x"}, "/url", "private_target"),
         ({"url": "http://169.254.169.254/latest"}, "/url", "private_target"),

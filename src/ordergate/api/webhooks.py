@@ -205,6 +205,7 @@ async def get_delivery(
     endpoint_id: UUID, delivery_id: UUID, principal: WebhooksManage, db: Db
 ) -> Response:
     async with db.read() as conn:
+        await endpoints.get(conn, principal.organisation_id, endpoint_id)
         found = await deliveries.get(conn, principal.organisation_id, endpoint_id, delivery_id)
     return json_response(found)
 
@@ -220,6 +221,7 @@ async def retry_delivery(
 ) -> Response:
     now = dt.datetime.now(dt.UTC)
     async with db.write() as conn:
+        await endpoints.get(conn, principal.organisation_id, endpoint_id)
         queued = await deliveries.retry(
             conn, principal.organisation_id, endpoint_id, delivery_id, now
         )

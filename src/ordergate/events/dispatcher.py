@@ -44,6 +44,7 @@ log = logging.getLogger("ordergate.dispatcher")
 
 RESPONSE_LIMIT = 4096  # bytes of a receiver's answer read (the start goes into the log)
 FAN_OUT_BATCH = 500  # events queued per endpoint per transaction
+QUEUE_DEPTH_EVERY = 5.0  # seconds between two readings of the queue depth for the gauge
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
@@ -114,6 +115,7 @@ class Dispatcher:
             headers={"User-Agent": f"ordergate/{__version__} (webhooks)"},
         )
         self._wake = asyncio.Event()
+        self._depth_read_at = 0.0
         self._stopping = False
         self._in_flight: set[asyncio.Task[None]] = set()
 
@@ -130,6 +132,7 @@ class Dispatcher:
                 except Exception:
                     log.exception("dispatcher step failed; retrying shortly")
                     busy = False
+                await self._report_queue_depth()
                 if busy or self._stopping:
                     continue
                 self._wake.clear()
@@ -137,6 +140,15 @@ class Dispatcher:
                     await asyncio.wait_for(self._wake.wait(), self.settings.webhook_poll_seconds)
         finally:
             await self._wind_down()
+
+    async def _report_queue_depth(self) -> None:
+        """Keep the queue-depth gauge current in processes without /metrics (workers)."""
+        if time.monotonic() - self._depth_read_at < QUEUE_DEPTH_EVERY:
+            return
+        self._depth_read_at = time.monotonic()
+        with contextlib.suppress(Exception):
+            async with self.db.read() as conn:
+                metrics.WEBHOOK_QUEUE_DEPTH.set(await deliveries.queue_depth(conn))
 
     def stop(self) -> None:
         """Ask :meth:`run` to stop claiming and return once attempts in flight are done."""
@@ -245,7 +257,9 @@ class Dispatcher:
             error = f"refused by the outbound policy: {exc}"
         except (TimeoutError, httpx.TimeoutException):
             error = f"no answer within {self.settings.webhook_timeout_seconds:g} s"
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # noqa: BLE001 - every failure is a failed attempt, logged
+            # httpx errors (connection refused, protocol errors) and anything else about this
+            # target (a name that cannot be encoded, ...): never leave the delivery unrecorded.
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         latency_ms = round((time.perf_counter() - started) * 1000)
         return deliveries.Attempt(sent_at, latency_ms, status, error)

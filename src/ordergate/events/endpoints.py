@@ -62,11 +62,19 @@ def secret_errors(secret: str, ptr: str = "/secret") -> list[FieldError]:
 
 def url_errors(url: str, *, allow_private: bool, ptr: str = "/url") -> list[FieldError]:
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        host = (parts.hostname or "").rstrip(".").lower()
+        host.encode("idna")  # a name that cannot be resolved (label too long, ...)
+    except (ValueError, UnicodeError):
+        host = ""
+    if parts.scheme not in ("http", "https") or not host:
         return [FieldError(ptr, "invalid_url", "An absolute http(s) URL is expected")]
+    if parts.username is not None or parts.password is not None:
+        detail = "Credentials in the URL are not accepted: deliveries are signed instead"
+        return [FieldError(ptr, "invalid_url", detail)]
     if allow_private:
         return []
-    host = parts.hostname.rstrip(".").lower()
     try:
         address = ipaddress.ip_address(host)
     except ValueError:

@@ -50,8 +50,19 @@ def event(
 _PG_TXID = sa.text("pg_current_xact_id()::text::bigint")
 
 
-async def append(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    """Write events in the caller's transaction, set-based (one INSERT per organisation)."""
+def txid_sql(conn: AsyncConnection) -> sa.TextClause | None:
+    """This transaction's id as SQL (PostgreSQL), None on SQLite."""
+    return _PG_TXID if conn.dialect.name == "postgresql" else None
+
+
+async def append(
+    conn: AsyncConnection, rows: Sequence[dict[str, Any]], *, txid: int | None = None
+) -> None:
+    """Write events in the caller's transaction, set-based (one INSERT per organisation).
+
+    On PostgreSQL an event's position is this transaction's id, or ``txid`` when given: for
+    an order's next event, the position returned by ``orders.store.update``.
+    """
     by_org: dict[UUID, list[dict[str, Any]]] = {}
     for row in rows:
         by_org.setdefault(row["organisation_id"], []).append(row)
@@ -59,7 +70,7 @@ async def append(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
         stmt = events.insert()
         next_id = db.next_value_sql(conn, org_id, EVENT_IDS)
         if next_id is not None:
-            stmt = stmt.values(id=next_id, txid=_PG_TXID)
+            stmt = stmt.values(id=next_id, txid=_PG_TXID if txid is None else txid)
             params = group
         else:
             ids = await db.take_numbers(conn, org_id, EVENT_IDS, len(group))
@@ -80,12 +91,13 @@ def visible(conn: AsyncConnection) -> list[sa.ColumnExpressionArgument[bool]]:
 
 
 async def end_of_feed(conn: AsyncConnection, org_id: UUID) -> tuple[int, int]:
-    """The position of the organisation's newest event (a new webhook endpoint starts there)."""
+    """The position of the organisation's newest event shown by the feed (a new webhook
+    endpoint starts there). Events of transactions still running sort after it."""
     c = events.c
     row = (
         await conn.execute(
             sa.select(c.txid, c.id)
-            .where(c.organisation_id == org_id)
+            .where(c.organisation_id == org_id, *visible(conn))
             .order_by(c.txid.desc(), c.id.desc())
             .limit(1)
         )

@@ -247,11 +247,11 @@ async def put(
         return Result("unchanged", existing)
     previous = existing.doc
     _apply_replacement(existing, doc, via, submission_id)
-    await store.update(conn, existing, previous_doc=previous)
+    position = await store.update(conn, existing, previous_doc=previous)
     await history.append(
         conn, [history.replaced(existing, previous, principal.key_id, submission_id)]
     )
-    await outbox.append(conn, [_event(existing, "order.updated")])
+    await outbox.append(conn, [_event(existing, "order.updated")], txid=position)
     return Result("updated", existing)
 
 
@@ -288,11 +288,11 @@ async def patch(
     existing.doc = doc
     existing.version += 1
     existing.updated_at = _now()
-    await store.update(conn, existing, previous_doc=previous)
+    position = await store.update(conn, existing, previous_doc=previous)
     await history.append(
         conn, [history.patched(existing, previous, principal.key_id, submission_id)]
     )
-    await outbox.append(conn, [_event(existing, "order.updated")])
+    await outbox.append(conn, [_event(existing, "order.updated")], txid=position)
     return Result("updated", existing)
 
 
@@ -408,9 +408,9 @@ async def fulfil(
     lifecycle.check_transition(status, new_status)
     order.fulfillments = [*order.fulfillments, fulfillment]
     order.status = new_status
-    await store.update(conn, order, previous_doc=order.doc)
+    position = await store.update(conn, order, previous_doc=order.doc)
     await history.append(conn, [history.fulfilled(order, fulfillment, principal.key_id)])
-    await outbox.append(conn, [_event(order, "order.fulfilled")])
+    await outbox.append(conn, [_event(order, "order.fulfilled")], txid=position)
     return order
 
 
@@ -431,9 +431,9 @@ async def cancel(
         "note": note,
         "cancelled_at": iso_utc(order.updated_at),
     }
-    await store.update(conn, order, previous_doc=order.doc)
+    position = await store.update(conn, order, previous_doc=order.doc)
     await history.append(conn, [history.cancelled(order, principal.key_id)])
-    await outbox.append(conn, [_event(order, "order.cancelled")])
+    await outbox.append(conn, [_event(order, "order.cancelled")], txid=position)
     return order
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ordergate import db
+from ordergate.events.outbox import txid_sql as outbox_txid
 from ordergate.orders.fields import iso_utc
 from ordergate.orders.tables import order_items, order_tags, orders
 from ordergate.tenancy.service import ORDER_NUMBERS
@@ -174,7 +175,7 @@ async def _insert_orders(
     stmt = db.insert_ignoring_conflicts(conn, orders, ["organisation_id", "order_ref"])
     next_number = db.next_value_sql(conn, org_id, ORDER_NUMBERS)
     if next_number is not None:
-        stmt = stmt.values(number=next_number)
+        stmt = stmt.values(number=next_number, event_txid=outbox_txid(conn))
     else:
         numbers = await db.take_numbers(conn, org_id, ORDER_NUMBERS, len(group))
         for order, number in zip(group, numbers, strict=True):
@@ -249,9 +250,12 @@ async def update(
     order: StoredOrder,
     *,
     previous_doc: dict[str, Any],
-) -> None:
+) -> int | None:
     """Write back a changed order (the caller has bumped version and updated_at); item and
-    tag rows are rewritten only when those parts of the document changed."""
+    tag rows are rewritten only when those parts of the document changed.
+
+    Returns the feed position (txid) for the change's event on PostgreSQL: this transaction's
+    id, or the order's previous event's position if that is later (None on SQLite)."""
     values: dict[str, Any] = {
         "status": order.status,
         "version": order.version,
@@ -264,11 +268,17 @@ async def update(
         **_columns(order.doc),
     }
     org_id = order.organisation_id
-    await conn.execute(
-        orders.update()
-        .where(orders.c.organisation_id == org_id, orders.c.id == order.id)
-        .values(**values)
-    )
+    stmt = orders.update().where(orders.c.organisation_id == org_id, orders.c.id == order.id)
+    own_txid = outbox_txid(conn)
+    event_txid: int | None = None
+    if own_txid is None:
+        await conn.execute(stmt.values(**values))
+    else:
+        key = sa.func.greatest(own_txid, orders.c.event_txid)
+        result = await conn.execute(
+            stmt.values(**values, event_txid=key).returning(orders.c.event_txid)
+        )
+        event_txid = result.scalar_one()
     if previous_doc["items"] != order.doc["items"]:
         await conn.execute(
             order_items.delete().where(
@@ -284,6 +294,7 @@ async def update(
         )
         if order.doc["tags"]:
             await conn.execute(order_tags.insert(), _tag_rows(org_id, order.id, order.doc))
+    return event_txid
 
 
 # --- listing -------------------------------------------------------------------------------

@@ -31,6 +31,9 @@ orders = sa.Table(
     sa.Column("cancellation", json_type(), nullable=True),
     # The submission that last created or replaced it (its body is in the submissions log).
     sa.Column("submission_id", sa.Uuid, nullable=True),
+    # PostgreSQL: the feed position (txid) of the order's latest event. The next event of the
+    # order sorts at or after it, even when its own transaction id is older (see outbox).
+    sa.Column("event_txid", sa.BigInteger, nullable=False, server_default="0"),
     sa.ForeignKeyConstraint(["organisation_id"], ["organisations.id"]),
     sa.UniqueConstraint("organisation_id", "order_ref"),
     sa.UniqueConstraint("organisation_id", "number"),
