@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ordergate import __version__
+from ordergate.api import batch as batch_api
 from ordergate.api import events as events_api
 from ordergate.api import health, openapi
 from ordergate.api import lifecycle as lifecycle_api
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(RejectNul)
     app.include_router(health.router)
+    app.include_router(batch_api.router)
     app.include_router(orders_api.router)
     app.include_router(lifecycle_api.router)
     app.include_router(submissions_api.router)

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
 
     # Requests whose body is larger answer 413 before the body is read further.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # The same for POST /v1/orders/batch (up to 1,000 orders) and for NDJSON imports.
+    batch_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    import_max_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
     # How long a verified API key is trusted before the database is asked again. Bounds how
     # long a revoked key keeps working on a process that has just seen it (0 = ask every time).
     auth_cache_seconds: float = Field(default=1.0, ge=0)

@@ -61,7 +61,8 @@ async def append(
     """Write events in the caller's transaction, set-based (one INSERT per organisation).
 
     On PostgreSQL an event's position is this transaction's id, or ``txid`` when given: for
-    an order's next event, the position returned by ``orders.store.update``.
+    an order's next event, the position returned by ``orders.store.update``. A row may carry
+    its own ``txid`` (updates of many orders at once); then every row of the call must.
     """
     by_org: dict[UUID, list[dict[str, Any]]] = {}
     for row in rows:
@@ -70,7 +71,10 @@ async def append(
         stmt = events.insert()
         next_id = db.next_value_sql(conn, org_id, EVENT_IDS)
         if next_id is not None:
-            stmt = stmt.values(id=next_id, txid=_PG_TXID if txid is None else txid)
+            if "txid" in group[0]:
+                stmt = stmt.values(id=next_id)
+            else:
+                stmt = stmt.values(id=next_id, txid=_PG_TXID if txid is None else txid)
             params = group
         else:
             ids = await db.take_numbers(conn, org_id, EVENT_IDS, len(group))

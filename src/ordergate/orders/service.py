@@ -164,6 +164,87 @@ async def create_many(
     return results
 
 
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A replacement the lifecycle does not allow, and the order it was for."""
+
+    order_id: UUID | None
+    error: InvalidTransition
+
+
+async def upsert_many(
+    conn: AsyncConnection, requests: Sequence[NewOrder]
+) -> list[Result | Refused]:
+    """Create or replace many orders (PUT by ref for each), set-based. Each (organisation,
+    order_ref) may appear once. One outcome per request, in order: ``created``, ``updated``,
+    ``unchanged``, or :class:`Refused` for a replacement that the lifecycle does not allow."""
+    docs = [to_document(r.order) for r in requests]
+    refs_by_org: dict[UUID, list[str]] = {}
+    for r, doc in zip(requests, docs, strict=True):
+        refs_by_org.setdefault(r.principal.organisation_id, []).append(doc["order_ref"])
+    known: dict[tuple[UUID, str], StoredOrder] = {}
+    for org_id, refs in refs_by_org.items():
+        stored = await store.get_by_refs(conn, org_id, refs, for_update=True)
+        known.update({(org_id, ref): order for ref, order in stored.items()})
+
+    results: list[Result | Refused | None] = []
+    changed: list[tuple[StoredOrder, dict[str, Any], NewOrder]] = []
+    to_create: list[int] = []
+    for i, (r, doc) in enumerate(zip(requests, docs, strict=True)):
+        existing = known.get((r.principal.organisation_id, doc["order_ref"]))
+        if existing is None:
+            to_create.append(i)
+            results.append(None)
+        elif same_document(existing.doc, doc):
+            results.append(Result("unchanged", existing))
+        else:
+            previous = existing.doc
+            try:
+                _apply_replacement(existing, doc, r.via, r.submission_id)
+            except InvalidTransition as refused:
+                results.append(Refused(existing.id, refused))
+                continue
+            changed.append((existing, previous, r))
+            results.append(Result("updated", existing))
+
+    positions = await store.update_many(conn, [(o, previous) for o, previous, _ in changed])
+    await history.append(
+        conn,
+        [
+            history.replaced(o, previous, r.principal.key_id, r.submission_id)
+            for o, previous, r in changed
+        ],
+    )
+    events = [_event(o, "order.updated") for o, _, _ in changed]
+    if conn.dialect.name == "postgresql":
+        events = [
+            {**e, "txid": positions[o.id]} for e, (o, _, _) in zip(events, changed, strict=True)
+        ]
+    await outbox.append(conn, events)
+
+    created = await create_many(conn, [requests[i] for i in to_create])
+    for i, outcome in zip(to_create, created, strict=True):
+        if isinstance(outcome, OrderRefConflict):
+            # Created by a concurrent transaction since the look-up: replace it, as PUT does.
+            try:
+                results[i] = await put(
+                    conn,
+                    requests[i].principal,
+                    requests[i].order,
+                    submission_id=requests[i].submission_id,
+                    via=requests[i].via,
+                )
+            except InvalidTransition as refused:
+                results[i] = Refused(None, refused)
+        elif outcome.outcome == "existing":  # the same content, created concurrently
+            results[i] = Result("unchanged", outcome.order)
+        else:
+            results[i] = outcome
+    settled = [r for r in results if r is not None]
+    assert len(settled) == len(requests)
+    return settled
+
+
 def _outcome(existing: StoredOrder, doc: dict[str, Any]) -> Result | OrderRefConflict:
     try:
         return _same_or_conflict(existing, doc)

@@ -197,11 +197,13 @@ async def _insert_orders(
 
 
 async def get_by_refs(
-    conn: AsyncConnection, org_id: UUID, refs: Sequence[str]
+    conn: AsyncConnection, org_id: UUID, refs: Sequence[str], *, for_update: bool = False
 ) -> dict[str, StoredOrder]:
     if not refs:
         return {}
     stmt = _BY_REFS[conn.dialect.name == "postgresql"]
+    if for_update:
+        stmt = stmt.with_for_update()
     rows = await conn.execute(stmt, {"org_id": org_id, "refs": list(refs)})
     return {row.order_ref: _stored(row) for row in rows}
 
@@ -219,7 +221,7 @@ _GET = {
 }
 # Many refs: PostgreSQL gets = ANY(:array), one statement text whatever the count, so asyncpg
 # prepares it once per connection; SQLite prepares locally, so an expanding IN is fine.
-_BY_REFS = {
+_BY_REFS: dict[bool, Any] = {
     True: sa.select(*_COLUMNS).where(
         _ORG,
         orders.c.order_ref == sa.any_(sa.bindparam("refs", type_=postgresql.ARRAY(sa.String))),
@@ -377,3 +379,66 @@ async def list_page(
     order_by = (key.desc(), orders.c.id.desc()) if descending else (key.asc(), orders.c.id.asc())
     stmt = sa.select(*_COLUMNS).where(*conds).order_by(*order_by).limit(limit)
     return [_stored(r) for r in await conn.execute(stmt)]
+
+
+_UPDATE_BY_KEY = orders.update().where(
+    orders.c.organisation_id == sa.bindparam("b_org"), orders.c.id == sa.bindparam("b_id")
+)
+
+
+async def update_many(
+    conn: AsyncConnection, changed: Sequence[tuple[StoredOrder, dict[str, Any]]]
+) -> dict[UUID, int | None]:
+    """:func:`update` for many orders (each with its previous document), set-based: one
+    executemany UPDATE, one DELETE and one INSERT each for the items and tags that changed.
+    Returns each order's event position, as :func:`update` does."""
+    if len(changed) <= 1:
+        return {o.id: await update(conn, o, previous_doc=p) for o, p in changed}
+    params = [
+        {
+            "b_org": o.organisation_id,
+            "b_id": o.id,
+            "status": o.status,
+            "version": o.version,
+            "updated_at": o.updated_at,
+            "submitted_via": o.submitted_via,
+            "doc": o.doc,
+            "fulfillments": o.fulfillments,
+            "cancellation": o.cancellation,
+            "submission_id": o.submission_id,
+            **_columns(o.doc),
+        }
+        for o, _ in changed
+    ]
+    own_txid = outbox_txid(conn)
+    stmt = _UPDATE_BY_KEY
+    if own_txid is not None:
+        stmt = stmt.values(event_txid=sa.func.greatest(own_txid, orders.c.event_txid))
+    await conn.execute(stmt, params)
+    positions: dict[UUID, int | None] = {o.id: None for o, _ in changed}
+    keys = [(o.organisation_id, o.id) for o, _ in changed]
+    if own_txid is not None:
+        rows = await conn.execute(
+            sa.select(orders.c.id, orders.c.event_txid).where(
+                sa.tuple_(orders.c.organisation_id, orders.c.id).in_(keys)
+            )
+        )
+        positions.update({r.id: r.event_txid for r in rows})
+    for table, part, make in (
+        (order_items, "items", _item_rows),
+        (order_tags, "tags", _tag_rows),
+    ):
+        touched = [o for o, previous in changed if previous[part] != o.doc[part]]
+        if not touched:
+            continue
+        await conn.execute(
+            table.delete().where(
+                sa.tuple_(table.c.organisation_id, table.c.order_id).in_(
+                    [(o.organisation_id, o.id) for o in touched]
+                )
+            )
+        )
+        rows_ = [r for o in touched for r in make(o.organisation_id, o.id, o.doc)]
+        if rows_:
+            await conn.execute(table.insert(), rows_)
+    return positions

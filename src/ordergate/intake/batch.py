@@ -1,0 +1,118 @@
+"""Many orders in one go: ``POST /v1/orders/batch`` and each chunk of an import.
+
+Entries are validated one by one (an invalid entry has its own errors and does not stop the
+others), then written set-based: a handful of statements whatever the count.
+
+Repeated ``order_ref`` within one call (per organisation), deterministically: the first valid
+entry with that ref is applied; a later one is not. It is ``duplicate`` when its content is
+the same as the first's, else ``conflict`` (code ``duplicate_order_ref``, naming the first
+entry). Either way its ``id`` is the first entry's order, when that has one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ordergate.errors import FieldError, ValidationFailed
+from ordergate.orders import service
+from ordergate.orders.documents import same_document
+from ordergate.orders.errors import OrderRefConflict
+from ordergate.orders.model import Order, to_document, validate_order
+from ordergate.tenancy.auth import Principal
+
+Mode = Literal["create", "upsert"]
+EntryOutcome = Literal["created", "updated", "unchanged", "duplicate", "conflict", "invalid"]
+FAILED: frozenset[str] = frozenset({"conflict", "invalid"})
+
+
+@dataclass(slots=True)
+class EntryResult:
+    index: int  # the entry's position in the batch, or its line number in an import
+    outcome: EntryOutcome
+    id: UUID | None = None
+    errors: list[FieldError] = field(default_factory=list)
+
+    def as_dict(self, index_name: str = "index") -> dict[str, Any]:
+        out: dict[str, Any] = {index_name: self.index, "outcome": self.outcome}
+        if self.id is not None:
+            out["id"] = str(self.id)
+        if self.errors:
+            out["errors"] = [e.as_dict() for e in self.errors]
+        return out
+
+
+def validate(index: int, raw: Any) -> Order | EntryResult:
+    """The entry's order, or its ``invalid`` result with every error (pointers into it)."""
+    try:
+        return validate_order(raw)
+    except ValidationFailed as exc:
+        return EntryResult(index, "invalid", errors=list(exc.errors))
+
+
+async def apply(
+    conn: AsyncConnection,
+    principal: Principal,
+    entries: list[tuple[int, Order]],
+    *,
+    mode: Mode,
+    submission_id: UUID | None,
+    via: str,
+) -> list[EntryResult]:
+    """Write valid entries (in the caller's transaction); one result per entry, in order."""
+    firsts: list[tuple[int, Order]] = []
+    first_by_ref: dict[str, tuple[int, dict[str, Any]]] = {}
+    repeats: list[tuple[int, str, bool]] = []  # (index, ref, same content as the first)
+    for index, order in entries:
+        doc = to_document(order)
+        earlier = first_by_ref.get(order.order_ref)
+        if earlier is None:
+            first_by_ref[order.order_ref] = (index, doc)
+            firsts.append((index, order))
+        else:
+            repeats.append((index, order.order_ref, same_document(earlier[1], doc)))
+
+    requests = [service.NewOrder(principal, o, submission_id, via) for _, o in firsts]
+    results: dict[int, EntryResult] = {}
+    if mode == "create":
+        for (index, _), created in zip(
+            firsts, await service.create_many(conn, requests), strict=True
+        ):
+            results[index] = _create_result(index, created)
+    else:
+        for (index, _), upserted in zip(
+            firsts, await service.upsert_many(conn, requests), strict=True
+        ):
+            results[index] = _upsert_result(index, upserted)
+
+    for index, ref, same in repeats:
+        first_index = first_by_ref[ref][0]
+        first_id = results[first_index].id
+        if same:
+            results[index] = EntryResult(index, "duplicate", first_id)
+        else:
+            detail = f"Entry {first_index} has the same order_ref with different content"
+            error = FieldError("/order_ref", "duplicate_order_ref", detail)
+            results[index] = EntryResult(index, "conflict", first_id, [error])
+    return [results[index] for index, _ in entries]
+
+
+def _create_result(index: int, outcome: service.Result | OrderRefConflict) -> EntryResult:
+    if isinstance(outcome, OrderRefConflict):
+        detail = "Differs from the stored order with this order_ref"
+        errors = [FieldError(p, "order_ref_conflict", detail) for p in outcome.differences]
+        return EntryResult(index, "conflict", outcome.existing_id, errors)
+    if outcome.outcome == "existing":
+        return EntryResult(index, "duplicate", outcome.order.id)
+    return EntryResult(index, "created", outcome.order.id)
+
+
+def _upsert_result(index: int, outcome: service.Result | service.Refused) -> EntryResult:
+    if isinstance(outcome, service.Refused):
+        error = FieldError("", outcome.error.code, outcome.error.detail)
+        return EntryResult(index, "conflict", outcome.order_id, [error])
+    kind = "unchanged" if outcome.outcome == "existing" else outcome.outcome
+    return EntryResult(index, kind, outcome.order.id)
