@@ -21,6 +21,7 @@ from ordergate import __version__
 from ordergate.api import batch as batch_api
 from ordergate.api import events as events_api
 from ordergate.api import health, openapi
+from ordergate.api import imports as imports_api
 from ordergate.api import lifecycle as lifecycle_api
 from ordergate.api import orders as orders_api
 from ordergate.api import submissions as submissions_api
@@ -38,6 +39,7 @@ from ordergate.events.dispatcher import Dispatcher
 from ordergate.intake import idempotency
 from ordergate.intake.coalescer import CreateCoalescer
 from ordergate.intake.idempotency import IdempotencyMiddleware
+from ordergate.intake.runner import ImportRunner
 from ordergate.orders.model import pointer
 from ordergate.settings import Settings
 from ordergate.tenancy.auth import Authenticator
@@ -60,14 +62,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         purger = asyncio.create_task(
             idempotency.purge_periodically(db, settings.idempotency_purge_seconds)
         )
-        dispatcher = Dispatcher(db, settings) if settings.run_dispatcher else None
-        dispatching = asyncio.create_task(dispatcher.run()) if dispatcher else None
+        background: list[Dispatcher | ImportRunner] = []
+        if settings.run_dispatcher:
+            app.state.import_runner = ImportRunner(db, settings)
+            background = [Dispatcher(db, settings), app.state.import_runner]
+        tasks = [asyncio.create_task(job.run()) for job in background]
         try:
             yield
         finally:
-            if dispatcher is not None and dispatching is not None:
-                dispatcher.stop()
-                await dispatching
+            for job in background:
+                job.stop()
+            await asyncio.gather(*tasks)
             purger.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await purger
@@ -92,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(orders_api.router)
     app.include_router(lifecycle_api.router)
     app.include_router(submissions_api.router)
+    app.include_router(imports_api.router)
     app.include_router(events_api.router)
     app.include_router(webhooks_api.router)
     _install_error_handlers(app)

@@ -173,10 +173,11 @@ def worker(
         typer.Option(help="Serve Prometheus metrics on this port (0.0.0.0).", min=1, max=65535),
     ] = None,
 ) -> None:
-    """Run the event dispatcher only: queue and send webhook deliveries until stopped."""
+    """Run the background jobs only: webhook deliveries and imports, until stopped."""
     import signal
 
     from ordergate.events.dispatcher import Dispatcher
+    from ordergate.intake.runner import ImportRunner
 
     settings = _settings()
     _configure_logging(settings)
@@ -188,17 +189,66 @@ def worker(
 
     async def main() -> None:
         database = dbm.Database(settings.database_url, pool_size=min(settings.db_pool_size, 4))
-        dispatcher = Dispatcher(database, settings)
+        jobs: list[Dispatcher | ImportRunner] = [
+            Dispatcher(database, settings),
+            ImportRunner(database, settings),
+        ]
         loop = asyncio.get_running_loop()
+
+        def stop_all() -> None:
+            for job in jobs:
+                job.stop()
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, dispatcher.stop)
+            loop.add_signal_handler(sig, stop_all)
         try:
-            await dispatcher.run()
+            await asyncio.gather(*(job.run() for job in jobs))
         finally:
             await database.dispose()
 
-    typer.echo("ordergate worker: delivering webhooks (Ctrl-C stops)", err=True)
+    typer.echo("ordergate worker: delivering webhooks, running imports (Ctrl-C stops)", err=True)
     asyncio.run(main())
+
+
+@app.command("import")
+def import_orders(
+    file: Annotated[
+        str, typer.Argument(help="NDJSON file, one canonical order per line; - for stdin.")
+    ],
+    org: Annotated[str, typer.Option("--org", help="The organisation's TRKREF or number.")],
+    mode: Annotated[
+        str, typer.Option(help="create (like POST /v1/orders) or upsert (like PUT by ref).")
+    ] = "create",
+    as_json: JsonFlag = False,
+) -> None:
+    """Import orders from NDJSON with a progress bar; exits 1 if any line failed."""
+    from ordergate.intake import cli_import
+
+    if mode not in ("create", "upsert"):
+        typer.echo("error: --mode is create or upsert", err=True)
+        raise typer.Exit(2)
+    settings = _settings()
+    try:
+        stream = sys.stdin.buffer if file == "-" else open(file, "rb")  # noqa: SIM115
+        size = None if file == "-" else os.fstat(stream.fileno()).st_size
+    except OSError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    dbm.migrate_sync(settings.database_url)
+    try:
+        summary = asyncio.run(cli_import.run(settings, stream, size, org, mode, quiet=as_json))
+    except OrdergateError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    if as_json:
+        _print_json(summary)
+    else:
+        cli_import.print_summary(summary)
+    if summary["conflicts"] or summary["invalid"]:
+        raise typer.Exit(1)
 
 
 @app.command()

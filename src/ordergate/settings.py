@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     # The same for POST /v1/orders/batch (up to 1,000 orders) and for NDJSON imports.
     batch_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     import_max_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
+    # An import's body is spooled and processed in chunks of about this many bytes (whole
+    # lines; one transaction each). A runner holds an import this long between two chunks.
+    import_chunk_bytes: int = Field(default=1024 * 1024, ge=1024)
+    import_lease_seconds: float = Field(default=60, gt=0)
     # How long a verified API key is trusted before the database is asked again. Bounds how
     # long a revoked key keeps working on a process that has just seen it (0 = ask every time).
     auth_cache_seconds: float = Field(default=1.0, ge=0)
@@ -45,8 +49,8 @@ class Settings(BaseSettings):
     # deployments whose receivers live on a private network).
     webhook_allow_private: bool = False
 
-    # Whether `ordergate serve` also runs the event dispatcher (turn it off when separate
-    # `ordergate worker` processes deliver).
+    # Whether `ordergate serve` also runs the background jobs: the event dispatcher and the
+    # import runner (turn it off when separate `ordergate worker` processes run them).
     run_dispatcher: bool = True
     # Webhook delivery: per-attempt timeout; attempts in all (the first included); the wait
     # before the first retry, multiplied by the factor for each retry after it (each wait then

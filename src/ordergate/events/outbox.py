@@ -32,7 +32,7 @@ TYPES = ("order.created", "order.updated", "order.fulfilled", "order.cancelled")
 def event(
     organisation_id: UUID,
     type_: str,
-    order_id: UUID,
+    order_id: UUID | None,
     seq: int,
     occurred_at: dt.datetime,
     data: dict[str, Any],

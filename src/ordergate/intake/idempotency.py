@@ -58,6 +58,11 @@ _KEPT = (
 )
 
 
+# Routes that honour Idempotency-Key themselves: an import's body (up to 200 MiB) is streamed,
+# never held whole in memory as the replay here would need (see api/imports.py).
+OWN_KEYS = frozenset({"/v1/imports"})
+
+
 class KeyInFlight(Conflict):
     code = "idempotency_key_in_flight"
     title = "A request with this Idempotency-Key is still being processed"
@@ -68,7 +73,7 @@ class IdempotencyMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in METHODS:
+        if scope["type"] != "http" or scope["method"] not in METHODS or scope["path"] in OWN_KEYS:
             await self.app(scope, receive, send)
             return
         key = dict(scope["headers"]).get(HEADER)

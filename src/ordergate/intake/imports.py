@@ -1,0 +1,430 @@
+"""NDJSON imports: one canonical order per line, in bulk.
+
+The same engine serves ``POST /v1/imports`` (the body is spooled into ``import_chunks`` as it
+arrives, then a background runner processes it) and ``ordergate import`` (lines are read from
+the file and processed at once). Each chunk of lines is written like a batch
+(``intake.batch``): set-based, one transaction, together with the import's counts and its
+position, so that a job resumed after a crash neither repeats nor skips a line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+import uuid_utils.compat as uuid_utils
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ordergate.errors import FieldError, NotFound, OrdergateError, ValidationFailed
+from ordergate.events import outbox
+from ordergate.intake import batch
+from ordergate.intake.tables import import_chunks, imports
+from ordergate.orders.fields import iso_utc
+from ordergate.orders.model import Order
+from ordergate.tenancy.auth import Principal
+from ordergate.web import parse_json
+
+MAX_ERRORS = 1000  # line errors kept per import
+VIA = "import"
+
+c = imports.c
+
+
+class ImportNotFound(NotFound):
+    code = "import_not_found"
+    title = "Import not found"
+
+
+class LeaseLost(Exception):
+    """Another runner took the import over (this one was too slow or presumed dead)."""
+
+
+# --- lines ----------------------------------------------------------------------------------
+
+
+def split_lines(data: bytes, first_line: int) -> Iterator[tuple[int, bytes]]:
+    """Non-blank lines with their 1-based numbers (``\\r\\n`` and ``\\n`` both end a line)."""
+    for offset, raw in enumerate(data.split(b"\n")):
+        line = raw.strip()
+        if line:
+            yield first_line + offset, line
+
+
+def count_lines(data: bytes) -> int:
+    return sum(1 for _ in split_lines(data, 1))
+
+
+def _parse(number: int, line: bytes) -> Order | batch.EntryResult:
+    try:
+        raw = parse_json(line)
+    except ValidationFailed as exc:  # a NUL character in a string
+        return batch.EntryResult(number, "invalid", errors=list(exc.errors))
+    except OrdergateError as exc:  # not JSON: an error for this line only
+        detail = exc.detail.replace("The body is", "The line is")
+        return batch.EntryResult(number, "invalid", errors=[FieldError("", exc.code, detail)])
+    return batch.validate(number, raw)
+
+
+@dataclass(slots=True)
+class Counts:
+    processed: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    invalid: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, results: list[batch.EntryResult]) -> None:
+        for r in results:
+            self.processed += 1
+            match r.outcome:
+                case "created":
+                    self.created += 1
+                case "updated":
+                    self.updated += 1
+                case "unchanged":
+                    self.unchanged += 1
+                case "duplicate":
+                    self.duplicates += 1
+                case "conflict":
+                    self.conflicts += 1
+                case "invalid":
+                    self.invalid += 1
+            if r.errors and len(self.errors) < MAX_ERRORS:
+                self.errors.append(
+                    {
+                        "line": r.index,
+                        "outcome": r.outcome,
+                        "errors": [e.as_dict() for e in r.errors],
+                    }
+                )
+
+    @property
+    def failed(self) -> int:
+        return self.conflicts + self.invalid
+
+    def columns(self) -> dict[str, Any]:
+        return {
+            "processed": self.processed,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "duplicates": self.duplicates,
+            "conflicts": self.conflicts,
+            "invalid": self.invalid,
+            "errors": self.errors,
+        }
+
+
+async def process_lines(
+    conn: AsyncConnection,
+    principal: Principal,
+    data: bytes,
+    first_line: int,
+    *,
+    mode: batch.Mode,
+    import_id: UUID | None,
+) -> list[batch.EntryResult]:
+    """Parse, validate and write one chunk's lines (in the caller's transaction).
+
+    Lines apply in order, as if sent one after another, wherever the chunks are cut: a line
+    repeating an earlier line's order_ref is applied after it (so in upsert mode a later line
+    replaces an earlier one). Each round of writes holds each order_ref at most once."""
+    parsed = [(n, _parse(n, line)) for n, line in split_lines(data, first_line)]
+    results = [p for _, p in parsed if isinstance(p, batch.EntryResult)]
+    rounds: list[list[tuple[int, Order]]] = []
+    seen: dict[str, int] = {}
+    for n, p in parsed:
+        if isinstance(p, Order):
+            k = seen.get(p.order_ref, 0)
+            seen[p.order_ref] = k + 1
+            if k == len(rounds):
+                rounds.append([])
+            rounds[k].append((n, p))
+    for entries in rounds:
+        results += await batch.apply(
+            conn, principal, entries, mode=mode, submission_id=import_id, via=VIA
+        )
+    return sorted(results, key=lambda r: r.index)
+
+
+# --- the job --------------------------------------------------------------------------------
+
+
+async def create(
+    conn: AsyncConnection,
+    principal: Principal,
+    *,
+    mode: batch.Mode,
+    source: str,
+    status: str = "receiving",
+    idempotency_key: str | None = None,
+    import_id: UUID | None = None,
+) -> UUID:
+    now = dt.datetime.now(dt.UTC)
+    import_id = import_id or uuid_utils.uuid7()
+    await conn.execute(
+        imports.insert().values(
+            organisation_id=principal.organisation_id,
+            id=import_id,
+            key_id=principal.key_id,
+            source=source,
+            mode=mode,
+            status=status,
+            bytes=0,
+            chunks=0,
+            next_chunk=0,
+            errors=[],
+            idempotency_key=idempotency_key,
+            created_at=now,
+            updated_at=now,
+            **{k: 0 for k in ("processed", "created", "updated", "unchanged")},
+            **{k: 0 for k in ("duplicates", "conflicts", "invalid")},
+        )
+    )
+    return import_id
+
+
+async def add_chunk(
+    conn: AsyncConnection, org_id: UUID, import_id: UUID, seq: int, first_line: int, data: bytes
+) -> None:
+    await conn.execute(
+        import_chunks.insert().values(
+            organisation_id=org_id, import_id=import_id, seq=seq, first_line=first_line, data=data
+        )
+    )
+
+
+async def received(
+    conn: AsyncConnection,
+    org_id: UUID,
+    import_id: UUID,
+    *,
+    total: int,
+    chunks: int,
+    size: int,
+    sha256: str,
+) -> None:
+    """The whole body is spooled: queue the import for a runner."""
+    await conn.execute(
+        imports.update()
+        .where(c.organisation_id == org_id, c.id == import_id)
+        .values(
+            status="queued",
+            total=total,
+            chunks=chunks,
+            bytes=size,
+            body_sha256=sha256,
+            updated_at=dt.datetime.now(dt.UTC),
+        )
+    )
+
+
+async def discard(conn: AsyncConnection, org_id: UUID, import_id: UUID) -> None:
+    """Forget an import whose body never arrived whole (its chunks go with it)."""
+    await conn.execute(
+        import_chunks.delete().where(
+            import_chunks.c.organisation_id == org_id, import_chunks.c.import_id == import_id
+        )
+    )
+    await conn.execute(imports.delete().where(c.organisation_id == org_id, c.id == import_id))
+
+
+async def set_size(
+    conn: AsyncConnection, org_id: UUID, import_id: UUID, *, total: int, chunks: int, size: int
+) -> None:
+    """The CLI's import: what was read, once the input has ended."""
+    await conn.execute(
+        imports.update()
+        .where(c.organisation_id == org_id, c.id == import_id)
+        .values(total=total, chunks=chunks, bytes=size)
+    )
+
+
+def render(row: Any) -> dict[str, Any]:
+    return {
+        "id": str(row.id),
+        "status": row.status,
+        "mode": row.mode,
+        "source": row.source,
+        "bytes": row.bytes,
+        "total": row.total,
+        "processed": row.processed,
+        "created": row.created,
+        "updated": row.updated,
+        "unchanged": row.unchanged,
+        "duplicates": row.duplicates,
+        "conflicts": row.conflicts,
+        "invalid": row.invalid,
+        "errors": row.errors,
+        "failure": row.failure,
+        "created_at": iso_utc(row.created_at),
+        "updated_at": iso_utc(row.updated_at),
+        "completed_at": iso_utc(row.completed_at) if row.completed_at else None,
+    }
+
+
+async def get_row(conn: AsyncConnection, org_id: UUID, import_id: UUID) -> Any:
+    row = (
+        await conn.execute(sa.select(imports).where(c.organisation_id == org_id, c.id == import_id))
+    ).first()
+    if row is None:
+        raise ImportNotFound(f"No import {import_id}")
+    return row
+
+
+async def by_idempotency_key(conn: AsyncConnection, org_id: UUID, key: str) -> Any:
+    return (
+        await conn.execute(
+            sa.select(imports).where(c.organisation_id == org_id, c.idempotency_key == key)
+        )
+    ).first()
+
+
+async def record_progress(
+    conn: AsyncConnection,
+    row: Any,
+    counts: Counts,
+    *,
+    next_chunk: int,
+    done: bool,
+    lease_token: UUID | None,
+) -> None:
+    """Write the counts after a chunk; on the last one complete the import and write its
+    ``import.completed`` event (same transaction)."""
+    now = dt.datetime.now(dt.UTC)
+    values: dict[str, Any] = {**counts.columns(), "next_chunk": next_chunk, "updated_at": now}
+    if done:
+        values.update(status="completed", completed_at=now, lease_token=None, lease_until=None)
+    where = [c.organisation_id == row.organisation_id, c.id == row.id]
+    if lease_token is not None:
+        where.append(c.lease_token == lease_token)
+    result = await conn.execute(imports.update().where(*where).values(**values))
+    if result.rowcount != 1:
+        raise LeaseLost(str(row.id))
+    if done:
+        final = await get_row(conn, row.organisation_id, row.id)
+        event = outbox.event(row.organisation_id, "import.completed", None, 1, now, render(final))
+        await outbox.append(conn, [event])
+
+
+def counts_of(row: Any) -> Counts:
+    return Counts(
+        processed=row.processed,
+        created=row.created,
+        updated=row.updated,
+        unchanged=row.unchanged,
+        duplicates=row.duplicates,
+        conflicts=row.conflicts,
+        invalid=row.invalid,
+        errors=list(row.errors),
+    )
+
+
+def principal_of(row: Any) -> Principal:
+    """Whom the import's changes are recorded as: the key that started it."""
+    return Principal(
+        organisation_id=row.organisation_id,
+        trkref="",
+        organisation_number=0,
+        key_id=row.key_id,
+        scopes=frozenset(),
+    )
+
+
+# --- the runner's side ----------------------------------------------------------------------
+
+
+async def claim(conn: AsyncConnection, *, now: dt.datetime, lease_seconds: float) -> Any:
+    """Lease the oldest queued (or abandoned running) import; None if there is none."""
+    row = (
+        await conn.execute(
+            sa.select(imports)
+            .where(
+                c.status.in_(("queued", "running")),
+                sa.or_(c.lease_until.is_(None), c.lease_until < now),
+            )
+            .order_by(c.created_at)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+    ).first()
+    if row is None:
+        return None
+    token = uuid_utils.uuid4()
+    await conn.execute(
+        imports.update()
+        .where(c.organisation_id == row.organisation_id, c.id == row.id)
+        .values(
+            status="running",
+            lease_token=token,
+            lease_until=now + dt.timedelta(seconds=lease_seconds),
+            updated_at=now,
+        )
+    )
+    return await get_row(conn, row.organisation_id, row.id)
+
+
+async def run_chunk(conn: AsyncConnection, claimed: Any, *, lease_seconds: float) -> bool:
+    """Process the import's next chunk, renewing the lease; True when the import is done."""
+    now = dt.datetime.now(dt.UTC)
+    renewed = await conn.execute(
+        imports.update()
+        .where(
+            c.organisation_id == claimed.organisation_id,
+            c.id == claimed.id,
+            c.lease_token == claimed.lease_token,
+        )
+        .values(lease_until=now + dt.timedelta(seconds=lease_seconds))
+    )
+    if renewed.rowcount != 1:
+        raise LeaseLost(str(claimed.id))
+    row = await get_row(conn, claimed.organisation_id, claimed.id)
+    ch = import_chunks.c
+    chunk = (
+        await conn.execute(
+            sa.select(ch.first_line, ch.data).where(
+                ch.organisation_id == row.organisation_id,
+                ch.import_id == row.id,
+                ch.seq == row.next_chunk,
+            )
+        )
+    ).first()
+    counts = counts_of(row)
+    if chunk is not None:
+        results = await process_lines(
+            conn, principal_of(row), chunk.data, chunk.first_line, mode=row.mode, import_id=row.id
+        )
+        counts.add(results)
+        await conn.execute(
+            import_chunks.delete().where(
+                ch.organisation_id == row.organisation_id,
+                ch.import_id == row.id,
+                ch.seq == row.next_chunk,
+            )
+        )
+    next_chunk = row.next_chunk + 1
+    done = bool(next_chunk >= row.chunks)
+    await record_progress(
+        conn, row, counts, next_chunk=next_chunk, done=done, lease_token=claimed.lease_token
+    )
+    return done
+
+
+async def release(conn: AsyncConnection, claimed: Any) -> None:
+    """Give the lease back (a runner stopping mid-import): another may resume at once."""
+    await conn.execute(
+        imports.update()
+        .where(
+            c.organisation_id == claimed.organisation_id,
+            c.id == claimed.id,
+            c.lease_token == claimed.lease_token,
+        )
+        .values(lease_token=None, lease_until=None)
+    )

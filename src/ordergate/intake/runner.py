@@ -1,0 +1,74 @@
+"""The import runner: processes queued imports chunk by chunk, in the background.
+
+One loop per process, beside the webhook dispatcher (inside ``ordergate serve`` unless
+``ORDERGATE_RUN_DISPATCHER=false``, and in each ``ordergate worker``). It leases one import at
+a time (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) and renews the lease with every chunk, in
+the chunk's own transaction; a runner that dies leaves the lease to expire, and another one
+(or the same process, restarted) resumes at the first chunk not yet committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+
+from ordergate.db import Database
+from ordergate.intake import imports
+from ordergate.settings import Settings
+
+log = logging.getLogger("ordergate.imports")
+
+
+class ImportRunner:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self._stopping = False
+        self._wake = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    def wake(self) -> None:
+        """A new import is queued: look now rather than at the next poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        while not self._stopping:
+            try:
+                worked = await self.run_one()
+            except Exception:
+                log.exception("import runner failed; retrying shortly")
+                worked = False
+            if worked or self._stopping:
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.webhook_poll_seconds)
+
+    async def run_one(self) -> bool:
+        """Lease an import and process it to the end (or until stopped). False if none."""
+        lease = self.settings.import_lease_seconds
+        async with self.db.write() as conn:
+            claimed = await imports.claim(conn, now=dt.datetime.now(dt.UTC), lease_seconds=lease)
+        if claimed is None:
+            return False
+        log.info(
+            "import %s: running from chunk %d of %d", claimed.id, claimed.next_chunk, claimed.chunks
+        )
+        while not self._stopping:
+            try:
+                async with self.db.write() as conn:
+                    done = await imports.run_chunk(conn, claimed, lease_seconds=lease)
+            except imports.LeaseLost:
+                log.warning("import %s was taken over by another runner", claimed.id)
+                return True
+            if done:
+                log.info("import %s: completed", claimed.id)
+                return True
+        async with self.db.write() as conn:
+            await imports.release(conn, claimed)
+        return True
