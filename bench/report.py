@@ -39,7 +39,7 @@ class Row:
         return (self.scenario, self.workers, self.connections)
 
 
-_SCENARIOS = ("validation", "intake", "get_by_id", "list_first_page", "list_deep_page")
+_SCENARIOS = ("validation", "intake", "get_by_id", "list_first_page", "list_deep_page", "import")
 _ENGINES = ("in-process", "http-ceiling", "baseline", "postgresql", "sqlite")
 
 
@@ -127,6 +127,17 @@ def targets(rows: list[Row]) -> list[Target]:
         ratio = round(deep.orders_per_s / first.orders_per_s, 3)
         # "As fast as the first page", with the run-to-run noise of this machine (10%).
         out.append(Target("deep page / first page", ratio, ">= 0.90", ratio >= 0.9))
+    imp = _find(rows, "import", "postgresql", 1, 0)
+    check(
+        "import NDJSON, PostgreSQL: orders/s", imp, "orders_per_s", ">= 20000", lambda v: v >= 20000
+    )
+    check(
+        "import NDJSON, PostgreSQL: x raw COPY",
+        imp,
+        "ratio_to_baseline",
+        ">= 0.40",
+        lambda v: v >= 0.4,
+    )
     errors = sum(r.errors for r in rows)
     out.append(Target("errors, all points", errors, "== 0", errors == 0))
     return out

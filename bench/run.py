@@ -35,7 +35,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from bench import loadgen, orders, profile, report, seed, servers, validation
+from bench import imports, loadgen, orders, profile, report, seed, servers, validation
 from bench.report import Row
 
 RESULTS = servers.ROOT / "bench" / "results"
@@ -54,6 +54,7 @@ _CUSTOM = (
     "BENCH_CONNECTIONS",
     "BENCH_READ_CONNECTIONS",
     "BENCH_SEED_ORDERS",
+    "BENCH_IMPORT_ORDERS",
     "BENCH_SCENARIOS",
 )
 
@@ -67,6 +68,7 @@ class Config:
     connections: tuple[int, ...]  # intake
     read_connections: tuple[int, ...]
     seed_orders: int
+    import_orders: int
     scenarios: frozenset[str]
     profile_seconds: float  # 0: no profile
     pg_admin_dsn: str
@@ -83,7 +85,8 @@ class Config:
             connections=_ints("BENCH_CONNECTIONS", "64" if quick else "1,16,64"),
             read_connections=_ints("BENCH_READ_CONNECTIONS", "64" if quick else "1,64"),
             seed_orders=int(env("BENCH_SEED_ORDERS", "1000000")),
-            scenarios=frozenset(env("BENCH_SCENARIOS", "validation,intake,read").split(",")),
+            import_orders=int(env("BENCH_IMPORT_ORDERS", "20000" if quick else "200000")),
+            scenarios=frozenset(env("BENCH_SCENARIOS", "validation,intake,read,import").split(",")),
             profile_seconds=float(env("BENCH_PROFILE", "0") or 0),
             pg_admin_dsn=env("BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"),
         )
@@ -467,6 +470,8 @@ def main() -> int:
             rows += run_intake(cfg, run_id)
         if "read" in cfg.scenarios:
             rows += run_read(cfg)
+        if "import" in cfg.scenarios:
+            rows += imports.run(cfg.pg_admin_dsn, cfg.import_orders)
     finally:
         servers.stop_all()
 
