@@ -215,6 +215,31 @@ async def test_idempotency_key_replays_the_import(database_url: str) -> None:
         other = await client.post("/v1/imports", content=body + b"\n{}", headers=headers)
         assert other.status_code == 422
         assert other.json()["errors"][0]["code"] == "idempotency_key_reused"
+        upsert = await client.post("/v1/imports?mode=upsert", content=body, headers=headers)
+        assert upsert.status_code == 422  # another mode is another request
+
+
+async def test_a_line_longer_than_one_order_may_be_is_413(database_url: str) -> None:
+    long_line = orjson.dumps({**factories.order(), "message": {"text": "x" * 3000}})
+    async with api(database_url, max_body_bytes=2048) as (app, client, tenant):
+        body = ndjson(factories.order(), long_line, factories.order())
+        r = await client.post("/v1/imports", content=body, headers={**tenant.headers, **NDJSON})
+        assert r.status_code == 413
+        assert "Line 2 is longer than 2048 bytes" in r.json()["detail"]
+
+
+async def test_the_runner_leaves_cli_imports_alone(database_url: str) -> None:
+    async with api(database_url) as (app, client, tenant):
+        async with app.state.db.write() as conn:
+            cli_import = await imports.create(
+                conn, tenant.principal, mode="create", source="cli", status="running"
+            )
+        runner = ImportRunner(app.state.db, app.state.settings)
+        while await runner.run_one():  # other tests' imports on this database, if any
+            pass
+        async with app.state.db.read() as conn:
+            row = await imports.get_row(conn, tenant.org.id, cli_import)
+        assert (row.status, row.lease_token, row.next_chunk) == ("running", None, 0)
 
 
 async def test_wrong_type_and_too_large_bodies_leave_nothing(database_url: str) -> None:
@@ -307,6 +332,10 @@ async def test_the_cli_imports_with_a_summary_and_exit_codes(
         assert [e["line"] for e in summary["errors"]] == [2, 3]
         got = (await client.get(f"/v1/imports/{summary['id']}", headers=tenant.headers)).json()
         assert got["status"] == "completed"
+        record = (
+            await client.get(f"/v1/submissions/{summary['id']}", headers=tenant.headers)
+        ).json()
+        assert (record["dialect"], record["outcome"]) == ("cli", "import")
 
         result = await asyncio.to_thread(_cli, ["import", str(good), "--org", "NOPE"], database_url)
         assert result.exit_code == 1

@@ -129,7 +129,7 @@ async def start_import(
                 conn, principal.organisation_id, idempotency_key
             )
         if earlier is not None:
-            return await _replay(request, earlier, settings)
+            return await _replay(request, earlier, settings, principal.key_id, mode)
     sub = submissions.start(principal, request)
     async with submissions.recording(db, sub):
         try:
@@ -146,7 +146,7 @@ async def start_import(
             raise KeyInFlight("An import with this Idempotency-Key is being received") from None
         try:
             total, size = await _spool(
-                request, db, settings, principal.organisation_id, import_id, sub
+                request, db, settings, principal.organisation_id, import_id, sub, mode
             )
         except BaseException:
             async with db.write() as conn:
@@ -168,16 +168,29 @@ async def _spool(
     org_id: UUID,
     import_id: UUID,
     sub: submissions.Submission,
+    mode: str,
 ) -> tuple[int, int]:
     """Write the body into chunks of whole lines; queue the import. (total lines, bytes)."""
-    sha = hashlib.sha256()
+    sha = _fingerprint(sub.principal.key_id, mode)
     buffer = bytearray()
     size = total = seq = 0
     next_line = 1
-    longest_line = settings.max_body_bytes + settings.import_chunk_bytes
+
+    def check_line_length(data: bytes | bytearray, final: bool) -> None:
+        """No line may be longer than one order may be (ORDERGATE_MAX_BODY_BYTES)."""
+        lines = data.split(b"\n")
+        if not final:  # the last piece may still be growing: judge it by its length so far
+            lines = lines[:-1] if len(lines[-1]) <= settings.max_body_bytes else lines
+        for offset, line in enumerate(lines):
+            if len(line) > settings.max_body_bytes:
+                raise PayloadTooLarge(
+                    f"Line {next_line + offset} is longer than {settings.max_body_bytes} bytes "
+                    "(ORDERGATE_MAX_BODY_BYTES, the limit of one order)"
+                )
 
     async def flush(data: bytes) -> None:
         nonlocal seq, next_line, total
+        check_line_length(data, final=True)
         async with db.write() as conn:
             await imports.add_chunk(conn, org_id, import_id, seq, next_line, data)
         seq += 1
@@ -197,10 +210,7 @@ async def _spool(
                 if cut < 0:
                     cut = buffer.find(b"\n", settings.import_chunk_bytes)
                 if cut < 0:
-                    if len(buffer) > longest_line:
-                        raise PayloadTooLarge(
-                            f"Line {next_line} is longer than {settings.max_body_bytes} bytes"
-                        )
+                    check_line_length(buffer, final=False)
                     break
                 await flush(bytes(buffer[: cut + 1]))
                 del buffer[: cut + 1]
@@ -224,9 +234,18 @@ def _too_large(settings: Settings) -> PayloadTooLarge:
     )
 
 
-async def _replay(request: Request, earlier: Any, settings: Settings) -> Response:
-    """The same Idempotency-Key again: hash this body (without keeping it) and compare."""
+def _fingerprint(key_id: str, mode: str) -> Any:
+    """What an Idempotency-Key is compared on: the API key, the mode and the body."""
     sha = hashlib.sha256()
+    sha.update(f"{key_id}\n{mode}\n".encode())
+    return sha
+
+
+async def _replay(
+    request: Request, earlier: Any, settings: Settings, key_id: str, mode: str
+) -> Response:
+    """The same Idempotency-Key again: hash this request (without keeping it) and compare."""
+    sha = _fingerprint(key_id, mode)
     size = 0
     async for piece in request.stream():
         size += len(piece)
@@ -242,7 +261,7 @@ async def _replay(request: Request, earlier: Any, settings: Settings) -> Respons
                 FieldError(
                     "/headers/idempotency-key",
                     "idempotency_key_reused",
-                    "This key was used for an import with another body",
+                    "This key was used for another import (another body, mode or API key)",
                 )
             ]
         )

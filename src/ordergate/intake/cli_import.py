@@ -8,6 +8,7 @@ written at the end.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Iterator
 from typing import Any, BinaryIO
@@ -18,7 +19,7 @@ from rich.table import Table
 
 from ordergate import db as dbm
 from ordergate.errors import NotFound
-from ordergate.intake import imports
+from ordergate.intake import imports, submissions
 from ordergate.intake.batch import Mode
 from ordergate.settings import Settings
 from ordergate.tenancy import service as tenancy
@@ -64,6 +65,26 @@ async def run(
             principal = Principal(org.id, org.trkref, org.number, "cli", frozenset())
             import_id = await imports.create(
                 conn, principal, mode=mode_of(mode), source="cli", status="running"
+            )
+            # The import is its own submission, as through the API (its orders name it).
+            await submissions.record(
+                conn,
+                [
+                    {
+                        "organisation_id": org.id,
+                        "id": import_id,
+                        "received_at": dt.datetime.now(dt.UTC),
+                        "key_id": "cli",
+                        "dialect": "cli",
+                        "method": "CLI",
+                        "path": "ordergate import",
+                        "status_code": 200,
+                        "outcome": "import",
+                        "order_ids": [],
+                        "errors": None,
+                        "body": None,
+                    }
+                ],
             )
         return await _run(database, settings, principal, import_id, stream, size, mode, quiet)
     finally:

@@ -348,6 +348,7 @@ async def claim(conn: AsyncConnection, *, now: dt.datetime, lease_seconds: float
             sa.select(imports)
             .where(
                 c.status.in_(("queued", "running")),
+                c.source == "api",  # a CLI import is run by its own command, not resumed
                 sa.or_(c.lease_until.is_(None), c.lease_until < now),
             )
             .order_by(c.created_at)
