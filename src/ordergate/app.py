@@ -36,7 +36,7 @@ from ordergate.errors import (
     Unauthorized,
 )
 from ordergate.events.dispatcher import Dispatcher
-from ordergate.intake import idempotency
+from ordergate.intake import idempotency, imports
 from ordergate.intake.coalescer import CreateCoalescer
 from ordergate.intake.idempotency import IdempotencyMiddleware
 from ordergate.intake.runner import ImportRunner
@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for job in background:
                 job.stop()
             await asyncio.gather(*tasks)
+            imports.shutdown_pool()
             purger.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await purger

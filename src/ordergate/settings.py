@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     # lines; one transaction each). A runner holds an import this long between two chunks.
     import_chunk_bytes: int = Field(default=1024 * 1024, ge=1024)
     import_lease_seconds: float = Field(default=60, gt=0)
+    # Processes that parse and validate import lines beside the one writing them (0: in the
+    # writing process itself). Each runs the whole validation of a chunk.
+    import_processes: int = Field(default=2, ge=0, le=32)
     # How long a verified API key is trusted before the database is asked again. Bounds how
     # long a revoked key keeps working on a process that has just seen it (0 = ask every time).
     auth_cache_seconds: float = Field(default=1.0, ge=0)

@@ -11,6 +11,7 @@ entry). Either way its ``id`` is the first entry's order, when that has one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from uuid import UUID
@@ -56,26 +57,27 @@ def validate(index: int, raw: Any) -> Order | EntryResult:
 async def apply(
     conn: AsyncConnection,
     principal: Principal,
-    entries: list[tuple[int, Order]],
+    entries: Sequence[tuple[int, Order | dict[str, Any]]],
     *,
     mode: Mode,
     submission_id: UUID | None,
     via: str,
 ) -> list[EntryResult]:
     """Write valid entries (in the caller's transaction); one result per entry, in order."""
-    firsts: list[tuple[int, Order]] = []
+    firsts: list[tuple[int, service.NewOrder]] = []
     first_by_ref: dict[str, tuple[int, dict[str, Any]]] = {}
     repeats: list[tuple[int, str, bool]] = []  # (index, ref, same content as the first)
-    for index, order in entries:
-        doc = to_document(order)
-        earlier = first_by_ref.get(order.order_ref)
+    for index, entry in entries:
+        order, doc = (None, entry) if isinstance(entry, dict) else (entry, to_document(entry))
+        ref = doc["order_ref"]
+        earlier = first_by_ref.get(ref)
         if earlier is None:
-            first_by_ref[order.order_ref] = (index, doc)
-            firsts.append((index, order))
+            first_by_ref[ref] = (index, doc)
+            firsts.append((index, service.NewOrder(principal, order, submission_id, via, doc)))
         else:
-            repeats.append((index, order.order_ref, same_document(earlier[1], doc)))
+            repeats.append((index, ref, same_document(earlier[1], doc)))
 
-    requests = [service.NewOrder(principal, o, submission_id, via) for _, o in firsts]
+    requests = [r for _, r in firsts]
     results: dict[int, EntryResult] = {}
     if mode == "create":
         for (index, _), created in zip(

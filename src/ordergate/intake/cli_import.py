@@ -8,6 +8,8 @@ written at the end.
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import datetime as dt
 import time
 from collections.abc import Iterator
@@ -88,6 +90,7 @@ async def run(
             )
         return await _run(database, settings, principal, import_id, stream, size, mode, quiet)
     finally:
+        imports.shutdown_pool()
         await database.dispose()
 
 
@@ -119,12 +122,38 @@ async def _run(
         console=stderr,
         disable=quiet,
     )
+    processes = settings.import_processes
+
+    def start(data: bytes, first_line: int) -> asyncio.Task[imports.Prepared]:
+        return asyncio.create_task(imports.prepare_elsewhere(data, first_line, processes))
+
     with progress:
         task = progress.add_task("importing", total=size, orders=0, rate=0.0)
-        for data in chunks_of(stream, settings.import_chunk_bytes):
+        # While one chunk is written, the next is read and validated (in another process
+        # when ORDERGATE_IMPORT_PROCESSES > 0).
+        # Up to one chunk ahead per process: (data, first line, its preparation).
+        chunks = chunks_of(stream, settings.import_chunk_bytes)
+        ahead: collections.deque[tuple[bytes, int, asyncio.Task[imports.Prepared]]]
+        ahead = collections.deque()
+        line_after = next_line
+
+        def fill() -> None:
+            nonlocal line_after
+            while len(ahead) < max(processes, 1):
+                piece = next(chunks, None)
+                if piece is None:
+                    return
+                ahead.append((piece, line_after, start(piece, line_after)))
+                line_after += piece.count(b"\n")
+
+        fill()
+        while ahead:
+            data, next_line, preparing = ahead.popleft()
+            prepared = await preparing
+            fill()
             async with database.write() as conn:
-                results = await imports.process_lines(
-                    conn, principal, data, next_line, mode=mode_of(mode), import_id=import_id
+                results = await imports.write_lines(
+                    conn, principal, prepared, mode=mode_of(mode), import_id=import_id
                 )
                 counts.add(results)
                 await imports.record_progress(
@@ -132,7 +161,6 @@ async def _run(
                 )
             seq += 1
             read += len(data)
-            next_line += data.count(b"\n")
             rate = counts.processed / max(time.monotonic() - started, 1e-6)
             progress.update(task, completed=read, orders=counts.processed, rate=rate)
     async with database.write() as conn:

@@ -9,7 +9,10 @@ position, so that a job resumed after a crash neither repeats nor skips a line.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import datetime as dt
+import multiprocessing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +27,7 @@ from ordergate.events import outbox
 from ordergate.intake import batch
 from ordergate.intake.tables import import_chunks, imports
 from ordergate.orders.fields import iso_utc
-from ordergate.orders.model import Order
+from ordergate.orders.model import Order, to_document
 from ordergate.tenancy.auth import Principal
 from ordergate.web import parse_json
 
@@ -122,28 +125,64 @@ class Counts:
         }
 
 
-async def process_lines(
+Prepared = list[tuple[int, "dict[str, Any] | batch.EntryResult"]]
+
+
+def prepare(data: bytes, first_line: int) -> Prepared:
+    """Parse, validate and normalise a chunk's lines: each line's document, or its ``invalid``
+    result. No database: it may run in another process (see :func:`prepare_elsewhere`)."""
+    out: Prepared = []
+    for n, line in split_lines(data, first_line):
+        parsed = _parse(n, line)
+        out.append((n, parsed if isinstance(parsed, batch.EntryResult) else to_document(parsed)))
+    return out
+
+
+_pool: concurrent.futures.ProcessPoolExecutor | None = None
+
+
+async def prepare_elsewhere(data: bytes, first_line: int, processes: int) -> Prepared:
+    """:func:`prepare` in a pool of ``processes`` processes (0: here), so that validation
+    runs beside the database writes and never blocks this process's event loop."""
+    global _pool
+    if processes <= 0:
+        return prepare(data, first_line)
+    if _pool is None:
+        # spawn: a clean interpreter, safe whatever threads and loops this process has
+        context = multiprocessing.get_context("spawn")
+        _pool = concurrent.futures.ProcessPoolExecutor(processes, mp_context=context)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_pool, prepare, data, first_line)
+
+
+def shutdown_pool() -> None:
+    global _pool
+    if _pool is not None:
+        _pool.shutdown(cancel_futures=True)
+        _pool = None
+
+
+async def write_lines(
     conn: AsyncConnection,
     principal: Principal,
-    data: bytes,
-    first_line: int,
+    prepared: Prepared,
     *,
     mode: batch.Mode,
     import_id: UUID | None,
 ) -> list[batch.EntryResult]:
-    """Parse, validate and write one chunk's lines (in the caller's transaction).
+    """Write one chunk's prepared lines (in the caller's transaction).
 
     Lines apply in order, as if sent one after another, wherever the chunks are cut: a line
     repeating an earlier line's order_ref is applied after it (so in upsert mode a later line
     replaces an earlier one). Each round of writes holds each order_ref at most once."""
-    parsed = [(n, _parse(n, line)) for n, line in split_lines(data, first_line)]
-    results = [p for _, p in parsed if isinstance(p, batch.EntryResult)]
-    rounds: list[list[tuple[int, Order]]] = []
+    results = [p for _, p in prepared if isinstance(p, batch.EntryResult)]
+    rounds: list[list[tuple[int, Order | dict[str, Any]]]] = []
     seen: dict[str, int] = {}
-    for n, p in parsed:
-        if isinstance(p, Order):
-            k = seen.get(p.order_ref, 0)
-            seen[p.order_ref] = k + 1
+    for n, p in prepared:
+        if not isinstance(p, batch.EntryResult):
+            ref = p["order_ref"]
+            k = seen.get(ref, 0)
+            seen[ref] = k + 1
             if k == len(rounds):
                 rounds.append([])
             rounds[k].append((n, p))
@@ -372,8 +411,32 @@ async def claim(conn: AsyncConnection, *, now: dt.datetime, lease_seconds: float
     return await get_row(conn, row.organisation_id, row.id)
 
 
-async def run_chunk(conn: AsyncConnection, claimed: Any, *, lease_seconds: float) -> bool:
-    """Process the import's next chunk, renewing the lease; True when the import is done."""
+async def load_chunk(conn: AsyncConnection, claimed: Any, seq: int) -> tuple[int, bytes] | None:
+    """A spooled chunk's first line number and data (None past the last chunk)."""
+    ch = import_chunks.c
+    chunk = (
+        await conn.execute(
+            sa.select(ch.first_line, ch.data).where(
+                ch.organisation_id == claimed.organisation_id,
+                ch.import_id == claimed.id,
+                ch.seq == seq,
+            )
+        )
+    ).first()
+    return None if chunk is None else (chunk.first_line, chunk.data)
+
+
+async def commit_chunk(
+    conn: AsyncConnection,
+    claimed: Any,
+    seq: int,
+    prepared: Prepared,
+    *,
+    lease_seconds: float,
+) -> bool:
+    """Write chunk ``seq`` (prepared outside the transaction) with the import's counts and
+    position, renewing the lease; True when the import is done. :class:`LeaseLost` if the
+    lease has gone, or the import is no longer at this chunk."""
     now = dt.datetime.now(dt.UTC)
     renewed = await conn.execute(
         imports.update()
@@ -381,39 +444,27 @@ async def run_chunk(conn: AsyncConnection, claimed: Any, *, lease_seconds: float
             c.organisation_id == claimed.organisation_id,
             c.id == claimed.id,
             c.lease_token == claimed.lease_token,
+            c.next_chunk == seq,
         )
         .values(lease_until=now + dt.timedelta(seconds=lease_seconds))
     )
     if renewed.rowcount != 1:
         raise LeaseLost(str(claimed.id))
     row = await get_row(conn, claimed.organisation_id, claimed.id)
-    ch = import_chunks.c
-    chunk = (
-        await conn.execute(
-            sa.select(ch.first_line, ch.data).where(
-                ch.organisation_id == row.organisation_id,
-                ch.import_id == row.id,
-                ch.seq == row.next_chunk,
-            )
-        )
-    ).first()
     counts = counts_of(row)
-    if chunk is not None:
-        results = await process_lines(
-            conn, principal_of(row), chunk.data, chunk.first_line, mode=row.mode, import_id=row.id
+    if prepared:
+        counts.add(
+            await write_lines(conn, principal_of(row), prepared, mode=row.mode, import_id=row.id)
         )
-        counts.add(results)
-        await conn.execute(
-            import_chunks.delete().where(
-                ch.organisation_id == row.organisation_id,
-                ch.import_id == row.id,
-                ch.seq == row.next_chunk,
-            )
+    ch = import_chunks.c
+    await conn.execute(
+        import_chunks.delete().where(
+            ch.organisation_id == row.organisation_id, ch.import_id == row.id, ch.seq == seq
         )
-    next_chunk = row.next_chunk + 1
-    done = bool(next_chunk >= row.chunks)
+    )
+    done = bool(seq + 1 >= row.chunks)
     await record_progress(
-        conn, row, counts, next_chunk=next_chunk, done=done, lease_token=claimed.lease_token
+        conn, row, counts, next_chunk=seq + 1, done=done, lease_token=claimed.lease_token
     )
     return done
 

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+from typing import Any
 
 from ordergate.db import Database
 from ordergate.intake import imports
@@ -49,6 +50,14 @@ class ImportRunner:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.settings.webhook_poll_seconds)
 
+    async def _prepare(self, claimed: Any, seq: int) -> imports.Prepared:
+        async with self.db.read() as conn:
+            chunk = await imports.load_chunk(conn, claimed, seq)
+        if chunk is None:
+            return []
+        first_line, data = chunk
+        return await imports.prepare_elsewhere(data, first_line, self.settings.import_processes)
+
     async def run_one(self) -> bool:
         """Lease an import and process it to the end (or until stopped). False if none."""
         lease = self.settings.import_lease_seconds
@@ -59,16 +68,32 @@ class ImportRunner:
         log.info(
             "import %s: running from chunk %d of %d", claimed.id, claimed.next_chunk, claimed.chunks
         )
-        while not self._stopping:
-            try:
-                async with self.db.write() as conn:
-                    done = await imports.run_chunk(conn, claimed, lease_seconds=lease)
-            except imports.LeaseLost:
-                log.warning("import %s was taken over by another runner", claimed.id)
-                return True
-            if done:
-                log.info("import %s: completed", claimed.id)
-                return True
+        # While chunk k is written, chunk k+1 is read and validated (in another process when
+        # ORDERGATE_IMPORT_PROCESSES > 0).
+        seq = claimed.next_chunk
+        upcoming = asyncio.create_task(self._prepare(claimed, seq))
+        try:
+            while not self._stopping:
+                prepared = await upcoming
+                if seq + 1 < claimed.chunks:
+                    upcoming = asyncio.create_task(self._prepare(claimed, seq + 1))
+                try:
+                    async with self.db.write() as conn:
+                        done = await imports.commit_chunk(
+                            conn, claimed, seq, prepared, lease_seconds=lease
+                        )
+                except imports.LeaseLost:
+                    log.warning("import %s was taken over by another runner", claimed.id)
+                    return True
+                if done:
+                    log.info("import %s: completed", claimed.id)
+                    return True
+                seq += 1
+        finally:
+            if not upcoming.done():
+                upcoming.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await upcoming
         async with self.db.write() as conn:
             await imports.release(conn, claimed)
         return True

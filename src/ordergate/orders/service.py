@@ -93,9 +93,19 @@ class NewOrder:
     """One order to create: validated, with the body it came in and the door it came through."""
 
     principal: Principal
-    order: Order
+    order: Order | None  # None when only its document is at hand (imports validate apart)
     submission_id: UUID | None = None
     via: str = "api"
+    doc: dict[str, Any] | None = None  # to_document(order), when already made
+
+    def document(self) -> dict[str, Any]:
+        if self.doc is not None:
+            return self.doc
+        assert self.order is not None
+        return to_document(self.order)
+
+    def validated(self) -> Order:
+        return self.order if self.order is not None else validate_order(self.document())
 
 
 async def create_many(
@@ -107,7 +117,7 @@ async def create_many(
     the same content (stored before, or earlier in this call); an :class:`OrderRefConflict`
     (returned, not raised) for the same order_ref with different content.
     """
-    docs = [to_document(r.order) for r in requests]
+    docs = [r.document() for r in requests]
     refs_by_org: dict[UUID, list[str]] = {}
     for r, doc in zip(requests, docs, strict=True):
         refs_by_org.setdefault(r.principal.organisation_id, []).append(doc["order_ref"])
@@ -178,7 +188,7 @@ async def upsert_many(
     """Create or replace many orders (PUT by ref for each), set-based. Each (organisation,
     order_ref) may appear once. One outcome per request, in order: ``created``, ``updated``,
     ``unchanged``, or :class:`Refused` for a replacement that the lifecycle does not allow."""
-    docs = [to_document(r.order) for r in requests]
+    docs = [r.document() for r in requests]
     refs_by_org: dict[UUID, list[str]] = {}
     for r, doc in zip(requests, docs, strict=True):
         refs_by_org.setdefault(r.principal.organisation_id, []).append(doc["order_ref"])
@@ -230,7 +240,7 @@ async def upsert_many(
                 results[i] = await put(
                     conn,
                     requests[i].principal,
-                    requests[i].order,
+                    requests[i].validated(),
                     submission_id=requests[i].submission_id,
                     via=requests[i].via,
                 )
