@@ -24,6 +24,7 @@ from ordergate.api import health, openapi
 from ordergate.api import imports as imports_api
 from ordergate.api import lifecycle as lifecycle_api
 from ordergate.api import orders as orders_api
+from ordergate.api import reevoo as reevoo_api
 from ordergate.api import submissions as submissions_api
 from ordergate.api import webhooks as webhooks_api
 from ordergate.db import Database
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(imports_api.router)
     app.include_router(events_api.router)
     app.include_router(webhooks_api.router)
+    app.include_router(reevoo_api.router)
     _install_error_handlers(app)
     openapi.install(app)
     return app

@@ -102,6 +102,36 @@ async def apply(
     return [results[index] for index, _ in entries]
 
 
+async def apply_in_order(
+    conn: AsyncConnection,
+    principal: Principal,
+    entries: Sequence[tuple[int, Order | dict[str, Any]]],
+    *,
+    mode: Mode,
+    submission_id: UUID | None,
+    via: str,
+) -> list[EntryResult]:
+    """Like :func:`apply`, but entries apply one after another, as if sent in turn: an entry
+    repeating an earlier entry's order_ref is applied after it (in upsert mode, the later one
+    wins). Entries are written in rounds, the k-th of each order_ref in round k, so each round
+    holds an order_ref at most once and sees the rounds before it."""
+    rounds: list[list[tuple[int, Order | dict[str, Any]]]] = []
+    seen: dict[str, int] = {}
+    for index, entry in entries:
+        ref = entry["order_ref"] if isinstance(entry, dict) else entry.order_ref
+        k = seen.get(ref, 0)
+        seen[ref] = k + 1
+        if k == len(rounds):
+            rounds.append([])
+        rounds[k].append((index, entry))
+    results: list[EntryResult] = []
+    for round_ in rounds:
+        results += await apply(
+            conn, principal, round_, mode=mode, submission_id=submission_id, via=via
+        )
+    return sorted(results, key=lambda r: r.index)
+
+
 def _create_result(index: int, outcome: service.Result | OrderRefConflict) -> EntryResult:
     if isinstance(outcome, OrderRefConflict):
         detail = "Differs from the stored order with this order_ref"

@@ -93,7 +93,8 @@ class IdempotencyMiddleware:
             await problem_response(exc, instance=scope["path"])(scope, receive, send)
 
 
-BATCH_PATH = "/v1/orders/batch"  # reads bodies up to batch_max_bytes
+# Routes that read bodies up to batch_max_bytes.
+BATCH_PATHS = frozenset({"/v1/orders/batch", "/reevoo/v4/customer_orders"})
 
 
 async def _run(
@@ -110,7 +111,7 @@ async def _run(
     key = raw_key.decode("latin-1").strip()
     if not 1 <= len(key) <= 255:
         raise BadRequest("Idempotency-Key must be 1 to 255 characters", code="invalid_header")
-    limit = settings.batch_max_bytes if scope["path"] == BATCH_PATH else settings.max_body_bytes
+    limit = settings.batch_max_bytes if scope["path"] in BATCH_PATHS else settings.max_body_bytes
     body = await _read_body(receive, limit)
     # The API key is part of the request: another key (perhaps with other scopes) reusing the
     # Idempotency-Key is a different request (422), never a replay of this one's response.

@@ -176,20 +176,10 @@ async def write_lines(
     repeating an earlier line's order_ref is applied after it (so in upsert mode a later line
     replaces an earlier one). Each round of writes holds each order_ref at most once."""
     results = [p for _, p in prepared if isinstance(p, batch.EntryResult)]
-    rounds: list[list[tuple[int, Order | dict[str, Any]]]] = []
-    seen: dict[str, int] = {}
-    for n, p in prepared:
-        if not isinstance(p, batch.EntryResult):
-            ref = p["order_ref"]
-            k = seen.get(ref, 0)
-            seen[ref] = k + 1
-            if k == len(rounds):
-                rounds.append([])
-            rounds[k].append((n, p))
-    for entries in rounds:
-        results += await batch.apply(
-            conn, principal, entries, mode=mode, submission_id=import_id, via=VIA
-        )
+    entries = [(n, p) for n, p in prepared if not isinstance(p, batch.EntryResult)]
+    results += await batch.apply_in_order(
+        conn, principal, entries, mode=mode, submission_id=import_id, via=VIA
+    )
     return sorted(results, key=lambda r: r.index)
 
 

@@ -121,15 +121,22 @@ async def authenticate(request: Request) -> Principal:
     return await authenticator.authenticate(request)
 
 
+async def authorize(request: Request, scope: str) -> Principal:
+    """Authenticate, check the scope and count the request against the key's rate limit
+    (401, 403, 429). Routes use :func:`require`; dialects call this to answer in their own
+    words."""
+    principal = await authenticate(request)
+    if scope not in principal.scopes:
+        raise Forbidden(f"This API key lacks the scope {scope}")
+    # Counted here, once per request (not in authenticate, which middleware may call too).
+    limiter: RateLimiter = request.app.state.rate_limiter
+    await limiter.hit(principal.key_id)
+    return principal
+
+
 def require(scope: str) -> object:
     async def _require(request: Request) -> Principal:
-        principal = await authenticate(request)
-        if scope not in principal.scopes:
-            raise Forbidden(f"This API key lacks the scope {scope}")
-        # Counted here, once per request (not in authenticate, which middleware may call too).
-        limiter: RateLimiter = request.app.state.rate_limiter
-        await limiter.hit(principal.key_id)
-        return principal
+        return await authorize(request, scope)
 
     _require.__name__ = f"require_{scope.replace(':', '_')}"
     return _require

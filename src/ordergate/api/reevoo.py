@@ -1,0 +1,235 @@
+"""``/reevoo/v4``: the Reevoo Platform API v4 customer-order routes, answering in Reevoo's
+exact bodies. Same credentials, tenancy, limits and store as ``/v1``; every request is in
+the submissions log with dialect ``reevoo`` (the 202 ``id`` is its submission id)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+
+from ordergate.api.deps import AppSettings, Db
+from ordergate.db import Database
+from ordergate.dialects import reevoo
+from ordergate.errors import Forbidden, OrdergateError, PayloadTooLarge, Unauthorized
+from ordergate.intake import batch, submissions
+from ordergate.orders import service
+from ordergate.orders.errors import InvalidTransition
+from ordergate.orders.model import Order
+from ordergate.tenancy.auth import Principal, authorize
+from ordergate.tenancy.ratelimit import RateLimited
+from ordergate.web import json_response, parse_json, read_body
+
+router = APIRouter(prefix="/reevoo/v4", tags=["reevoo"])
+
+MAX_BATCH = 1000
+INVALID_ORDER = "Invalid customer order"
+
+
+def _answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    return json_response(body, status, headers)
+
+
+async def _principal(request: Request, *, error_key: str) -> Principal | Response:
+    """The key's principal, or Reevoo's 401/403 (429 in the same style)."""
+    try:
+        return await authorize(request, "orders:write")
+    except Unauthorized:
+        headers = {"WWW-Authenticate": 'Basic realm="reevoo"'}
+        return _answer(401, {"status": 401, error_key: "Unauthorized"}, headers)
+    except Forbidden:
+        return _answer(403, {"status": 403, "error": "Access denied"})
+    except RateLimited as exc:
+        return _answer(429, {"status": 429, "message": "Too many requests"}, exc.headers)
+
+
+async def _rejected(
+    db: Database,
+    sub: submissions.Submission,
+    status: int,
+    body: dict[str, Any],
+    errors: list[str],
+) -> Response:
+    """Record the rejection in the submissions log, then answer with Reevoo's body."""
+    outcome = "invalid" if status == 422 else "rejected"
+    row = sub.row(
+        status_code=status,
+        outcome=outcome,
+        errors=[{"code": "reevoo", "detail": e} for e in errors] or None,
+    )
+    async with db.write() as conn:
+        await submissions.record(conn, [row])
+    return _answer(status, body, {submissions.HEADER: str(sub.id)})
+
+
+async def _read(request: Request, limit: int) -> bytes | None:
+    try:
+        return await read_body(request, limit)
+    except PayloadTooLarge:
+        return None
+
+
+def _parse(raw: bytes) -> Any:
+    """The body, or None when it is empty or not JSON (Reevoo: no data)."""
+    if not raw.strip():
+        return None
+    try:
+        return parse_json(raw)
+    except OrdergateError:
+        return None
+
+
+@router.post(
+    "/organisations/{trkref}/customer_order",
+    status_code=202,
+    summary="Reevoo: submit one customer order",
+    description="Reevoo Platform API v4 single submission; see docs/dialects.md.",
+)
+async def customer_order(trkref: str, request: Request, db: Db, settings: AppSettings) -> Response:
+    principal = await _principal(request, error_key="message")
+    if isinstance(principal, Response):
+        return principal
+    sub = submissions.start(principal, request, dialect=reevoo.VIA)
+    raw = await _read(request, settings.max_body_bytes)
+    if raw is None:
+        body = {"status": 413, "message": "Request entity too large"}
+        return await _rejected(db, sub, 413, body, ["request entity too large"])
+    sub.body = raw
+    parsed = _parse(raw)
+    body_trkref = parsed.get("trkref") if isinstance(parsed, dict) else None
+    if (
+        not reevoo.TRKREF.match(trkref)
+        or trkref != principal.trkref
+        or (body_trkref not in (None, "") and body_trkref != trkref)
+    ):
+        body = {"status": 400, "message": "Invalid TRKREF supplied"}
+        return await _rejected(db, sub, 400, body, ["Invalid TRKREF supplied"])
+    messages: list[str] = []
+    if body_trkref in (None, "") and isinstance(parsed, dict) and parsed:
+        messages.append("trkref cannot be blank")
+    try:
+        order = reevoo.validate(parsed)
+    except reevoo.Rejected as rejected:
+        messages += rejected.messages
+    if messages:
+        summary = reevoo.NO_DATA if messages == [reevoo.NO_DATA] else INVALID_ORDER
+        errors = [] if summary == reevoo.NO_DATA else messages
+        body = {"status": 422, "message": summary, "errors": errors}
+        return await _rejected(db, sub, 422, body, messages)
+    try:
+        async with db.write() as conn:
+            result = await service.put(conn, principal, order, submission_id=sub.id, via=reevoo.VIA)
+            row = sub.row(status_code=202, outcome=result.outcome, order_ids=[result.order.id])
+            await submissions.record(conn, [row])
+    except InvalidTransition as refused:
+        body = {"status": 422, "message": INVALID_ORDER, "errors": [refused.detail]}
+        return await _rejected(db, sub, 422, body, [refused.detail])
+    sub.recorded = True
+    accepted = {"status": 202, "id": str(sub.id), "message": "Customer order accepted"}
+    return _answer(202, accepted, {submissions.HEADER: str(sub.id)})
+
+
+@router.post(
+    "/customer_orders",
+    summary="Reevoo: submit a batch of customer orders (a JSON array, up to 1,000)",
+    description="Reevoo Platform API v4 batch submission; see docs/dialects.md.",
+)
+async def customer_orders(request: Request, db: Db, settings: AppSettings) -> Response:
+    principal = await _principal(request, error_key="errors")
+    if isinstance(principal, Response):
+        return principal
+    sub = submissions.start(principal, request, dialect=reevoo.VIA)
+    raw = await _read(request, settings.batch_max_bytes)
+    if raw is None:
+        body = {"status": 413, "message": "Request entity too large"}
+        return await _rejected(db, sub, 413, body, ["request entity too large"])
+    sub.body = raw
+    parsed = _parse(raw)
+    summary = {"accepted": 0, "rejected": 0}
+    if not isinstance(parsed, list) or not parsed:
+        body = {
+            "status": 422,
+            "id": str(sub.id),
+            "message": reevoo.NO_DATA,
+            "summary": summary,
+            "errors": [],
+        }
+        return await _rejected(db, sub, 422, body, [reevoo.NO_DATA])
+    if len(parsed) > MAX_BATCH:
+        message = f"a batch holds at most {MAX_BATCH} customer orders"
+        body = {
+            "status": 422,
+            "id": str(sub.id),
+            "message": "Batch is invalid",
+            "summary": {"accepted": 0, "rejected": len(parsed)},
+            "errors": [message],
+        }
+        return await _rejected(db, sub, 422, body, [message])
+    echoes = orjson.loads(raw)  # the orders as sent, for the errors' echo
+    rejected: dict[int, list[str]] = {}
+    entries: list[tuple[int, Order]] = []
+    for i, element in enumerate(parsed):
+        owner = element.get("trkref") if isinstance(element, dict) else None
+        if isinstance(element, dict) and element and owner in (None, ""):
+            rejected[i] = ["trkref cannot be blank"]
+        elif isinstance(element, dict) and element and owner != principal.trkref:
+            rejected[i] = ["Access denied"]
+        else:
+            try:
+                entries.append((i, reevoo.validate(element)))
+            except reevoo.Rejected as exc:
+                rejected[i] = exc.messages
+    ids = []
+    async with db.write() as conn:
+        if entries:
+            results = await batch.apply_in_order(
+                conn, principal, entries, mode="upsert", submission_id=sub.id, via=reevoo.VIA
+            )
+            for r in results:
+                if r.outcome in batch.FAILED:
+                    rejected[r.index] = [e.detail for e in r.errors]
+                elif r.id is not None:
+                    ids.append(r.id)
+        accepted = len(parsed) - len(rejected)
+        summary = {"accepted": accepted, "rejected": len(rejected)}
+        errors = [
+            {"customer_order": echoes[i], "errors": messages}
+            for i, messages in sorted(rejected.items())
+        ]
+        if not rejected:
+            status, body = (
+                202,
+                {"status": 202, "id": str(sub.id), "message": "Batch Accepted", "summary": summary},
+            )
+        elif accepted:
+            status, body = (
+                206,
+                {
+                    "status": 206,
+                    "id": str(sub.id),
+                    "message": "Batch partially accepted",
+                    "summary": summary,
+                    "errors": errors,
+                },
+            )
+        else:
+            status, body = (
+                422,
+                {
+                    "status": 422,
+                    "id": str(sub.id),
+                    "message": "Batch is invalid",
+                    "summary": summary,
+                    "errors": errors,
+                },
+            )
+        row = sub.row(
+            status_code=status,
+            outcome="batch",
+            order_ids=list(dict.fromkeys(ids)),
+            errors=[{"index": i, "errors": m} for i, m in sorted(rejected.items())] or None,
+        )
+        await submissions.record(conn, [row])
+    sub.recorded = True
+    return _answer(status, body, {submissions.HEADER: str(sub.id)})
