@@ -277,3 +277,14 @@ async def test_a_batch_repeating_an_order_ref_keeps_the_last(
         await client.get(f"/v1/orders/by-ref/{first['order_ref']}", headers=tenant.headers)
     ).json()
     assert (order["language"], order["version"]) == ("fr", 2)
+
+
+async def test_the_routes_are_in_the_openapi_document(client: httpx.AsyncClient) -> None:
+    doc = (await client.get("/openapi.json")).json()
+    single = doc["paths"]["/reevoo/v4/organisations/{trkref}/customer_order"]["post"]
+    schema = single["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["properties"]["customer"] == {"$ref": "#/components/schemas/ReevooCustomer"}
+    assert {"202", "400", "401", "403", "422"} <= set(single["responses"])
+    assert "ReevooCustomer" in doc["components"]["schemas"]
+    batch_op = doc["paths"]["/reevoo/v4/customer_orders"]["post"]
+    assert {"202", "206", "401", "403", "422"} <= set(batch_op["responses"])

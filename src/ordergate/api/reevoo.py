@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from ordergate.api.deps import AppSettings, Db
 from ordergate.db import Database
@@ -22,6 +23,60 @@ from ordergate.tenancy.ratelimit import RateLimited
 from ordergate.web import json_response, parse_json, read_body
 
 router = APIRouter(prefix="/reevoo/v4", tags=["reevoo"])
+
+
+# --- documentation only: the routes read their bodies themselves, leniently ---------------
+
+
+class ReevooCustomer(BaseModel):
+    email: str
+    customer_ref: str | None = None
+    title: str | None = None
+    first_name: str | None = None
+    surname: str | None = None
+    postcode: str | None = None
+    country: str | None = Field(default=None, description="ISO 3166-1 alpha-2")
+
+
+class ReevooItem(BaseModel):
+    sku: str
+    price: str | float | None = Field(default=None, examples=["55,99", 10])
+    currency: str | None = Field(default=None, description="ISO 4217")
+    metadata: dict[str, Any] | None = None
+
+
+class ReevooCustomerOrder(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"description": "Unknown keys are ignored"})
+
+    trkref: str = Field(examples=["TRKREF123"])
+    order_ref: str
+    order_date: str | None = Field(default=None, description="dd-mm-yyyy", examples=["10-12-2014"])
+    fulfilment_date: str | None = Field(default=None, description="dd-mm-yyyy")
+    language: str | None = None
+    locale: str | None = Field(default=None, examples=["en-GB"])
+    customer: ReevooCustomer
+    order_items: list[ReevooItem]
+
+
+class ReevooAnswer(BaseModel):
+    status: int
+    id: str | None = None
+    message: str | None = None
+    error: str | None = None
+    errors: list[Any] | str | None = None
+    summary: dict[str, int] | None = None
+
+
+def _documented(body: Any, codes: dict[int, str]) -> dict[str, Any]:
+    schema = TypeAdapter(body).json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)
+    return {
+        "openapi_extra": {
+            "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}
+        },
+        "responses": {code: {"model": ReevooAnswer, "description": d} for code, d in codes.items()},
+    }
+
 
 MAX_BATCH = 1000
 INVALID_ORDER = "Invalid customer order"
@@ -85,6 +140,17 @@ def _parse(raw: bytes) -> Any:
     status_code=202,
     summary="Reevoo: submit one customer order",
     description="Reevoo Platform API v4 single submission; see docs/dialects.md.",
+    **_documented(
+        ReevooCustomerOrder,
+        {
+            202: "Customer order accepted",
+            400: "Invalid TRKREF supplied",
+            401: "Unauthorized",
+            403: "Access denied",
+            413: "Request entity too large",
+            422: "Invalid customer order / No data provided",
+        },
+    ),
 )
 async def customer_order(trkref: str, request: Request, db: Db, settings: AppSettings) -> Response:
     principal = await _principal(request, error_key="message")
@@ -134,6 +200,17 @@ async def customer_order(trkref: str, request: Request, db: Db, settings: AppSet
     "/customer_orders",
     summary="Reevoo: submit a batch of customer orders (a JSON array, up to 1,000)",
     description="Reevoo Platform API v4 batch submission; see docs/dialects.md.",
+    **_documented(
+        list[ReevooCustomerOrder],
+        {
+            202: "Batch Accepted",
+            206: "Batch partially accepted",
+            401: "Unauthorized",
+            403: "Access denied",
+            413: "Request entity too large",
+            422: "Batch is invalid / No data provided",
+        },
+    ),
 )
 async def customer_orders(request: Request, db: Db, settings: AppSettings) -> Response:
     principal = await _principal(request, error_key="errors")
