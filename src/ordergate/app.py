@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ordergate import __version__
 from ordergate.api import batch as batch_api
+from ordergate.api import dropday as dropday_api
 from ordergate.api import events as events_api
 from ordergate.api import health, openapi
 from ordergate.api import imports as imports_api
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(events_api.router)
     app.include_router(webhooks_api.router)
     app.include_router(reevoo_api.router)
+    app.include_router(dropday_api.router)
     _install_error_handlers(app)
     openapi.install(app)
     return app

@@ -232,6 +232,13 @@ _BY_REFS: dict[bool, Any] = {
 }
 
 
+async def get_by_number(conn: AsyncConnection, org_id: UUID, number: int) -> StoredOrder | None:
+    """By the organisation's order number (dialects whose vendors address orders by it)."""
+    stmt = sa.select(*_COLUMNS).where(orders.c.organisation_id == org_id, orders.c.number == number)
+    row = (await conn.execute(stmt)).first()
+    return None if row is None else _stored(row)
+
+
 async def get(
     conn: AsyncConnection,
     org_id: UUID,
@@ -314,6 +321,9 @@ class ListFilter:
     tag: str | None = None
     order_ref: str | None = None
     test: bool | None = None
+    order_ref_contains: str | None = None  # a substring, case-insensitive (dialects)
+    total_min: Decimal | None = None
+    total_max: Decimal | None = None
 
 
 SORT_COLUMNS = {"created_at": orders.c.created_at, "updated_at": orders.c.updated_at}
@@ -337,7 +347,45 @@ async def list_page(
     arrive while a client pages do not shift the pages it has not read yet.
     """
     key = SORT_COLUMNS[sort]
+    conds = _conditions(org_id, flt)
+    if until is not None:
+        conds.append(key < until)
+    if after is not None:
+        position = sa.tuple_(key, orders.c.id)
+        bound = sa.tuple_(sa.literal(after[0], db.UtcDateTime), sa.literal(after[1], sa.Uuid))
+        conds.append(position < bound if descending else position > bound)
+    order_by = (key.desc(), orders.c.id.desc()) if descending else (key.asc(), orders.c.id.asc())
+    stmt = sa.select(*_COLUMNS).where(*conds).order_by(*order_by).limit(limit)
+    return [_stored(r) for r in await conn.execute(stmt)]
+
+
+async def page_by_offset(
+    conn: AsyncConnection, org_id: UUID, flt: ListFilter, *, limit: int, offset: int
+) -> tuple[list[StoredOrder], int]:
+    """Newest first, by page number (for dialects whose vendors page that way), and the
+    number of matching orders."""
+    conds = _conditions(org_id, flt)
+    total = await conn.scalar(sa.select(sa.func.count()).select_from(orders).where(*conds))
+    stmt = (
+        sa.select(*_COLUMNS)
+        .where(*conds)
+        .order_by(orders.c.created_at.desc(), orders.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return [_stored(r) for r in await conn.execute(stmt)], int(total or 0)
+
+
+def _conditions(org_id: UUID, flt: ListFilter) -> list[sa.ColumnElement[bool]]:
     conds: list[sa.ColumnElement[bool]] = [orders.c.organisation_id == org_id]
+    if flt.order_ref_contains:
+        text = flt.order_ref_contains
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conds.append(orders.c.order_ref.ilike(f"%{escaped}%", escape="\\"))
+    if flt.total_min is not None:
+        conds.append(orders.c.total >= flt.total_min)
+    if flt.total_max is not None:
+        conds.append(orders.c.total <= flt.total_max)
     if flt.statuses:
         conds.append(orders.c.status.in_(flt.statuses))
     if flt.created_after is not None:
@@ -370,15 +418,7 @@ async def list_page(
                 order_tags.c.tag == flt.tag,
             )
         )
-    if until is not None:
-        conds.append(key < until)
-    if after is not None:
-        position = sa.tuple_(key, orders.c.id)
-        bound = sa.tuple_(sa.literal(after[0], db.UtcDateTime), sa.literal(after[1], sa.Uuid))
-        conds.append(position < bound if descending else position > bound)
-    order_by = (key.desc(), orders.c.id.desc()) if descending else (key.asc(), orders.c.id.asc())
-    stmt = sa.select(*_COLUMNS).where(*conds).order_by(*order_by).limit(limit)
-    return [_stored(r) for r in await conn.execute(stmt)]
+    return conds
 
 
 _UPDATE_BY_KEY = orders.update().where(

@@ -1,0 +1,230 @@
+"""``/dropday/api/v1``: the Dropday Orders API v1 routes, answering in Dropday's bodies
+(Laravel's validator and paginator formats). Same credentials, tenancy, limits and store as
+``/v1``; every create is in the submissions log with dialect ``dropday``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from ordergate.api.deps import AppSettings, Db
+from ordergate.db import Database
+from ordergate.dialects import dropday
+from ordergate.errors import Forbidden, OrdergateError, Unauthorized
+from ordergate.intake import submissions
+from ordergate.orders import service, store
+from ordergate.orders.store import ListFilter
+from ordergate.tenancy.auth import Principal, authorize
+from ordergate.tenancy.ratelimit import RateLimited
+from ordergate.web import json_response, parse_json, read_body
+
+router = APIRouter(prefix="/dropday/api/v1", tags=["dropday"])
+
+UNAUTHORIZED = {
+    "message": "Unauthorized",
+    "error": "Invalid or missing api-key or account-id header",
+}
+
+
+async def _principal(request: Request, scope: str) -> Principal | Response:
+    try:
+        return await authorize(request, scope)
+    except Unauthorized:
+        return json_response(UNAUTHORIZED, 401)
+    except Forbidden:
+        return json_response(
+            {"message": "Forbidden", "error": f"This API key lacks the scope {scope}"}, 403
+        )
+    except RateLimited as exc:
+        return json_response({"message": "Too Many Attempts."}, 429, exc.headers)
+
+
+async def _record(
+    db: Database, sub: submissions.Submission, status: int, outcome: str, errors: Any = None
+) -> None:
+    async with db.write() as conn:
+        await submissions.record(
+            conn, [sub.row(status_code=status, outcome=outcome, errors=errors)]
+        )
+    sub.recorded = True
+
+
+@router.post("/orders", summary="Dropday: create an order")
+async def create_order(request: Request, db: Db, settings: AppSettings) -> Response:
+    principal = await _principal(request, "orders:write")
+    if isinstance(principal, Response):
+        return principal
+    sub = submissions.start(principal, request, dialect=dropday.VIA)
+    headers = {submissions.HEADER: str(sub.id)}
+    try:
+        sub.body = await read_body(request, settings.max_body_bytes)
+    except OrdergateError:
+        await _record(db, sub, 413, "rejected", [{"code": "payload_too_large"}])
+        return json_response({"message": "Payload Too Large"}, 413, headers)
+    try:
+        parsed = parse_json(sub.body) if sub.body.strip() else None
+    except OrdergateError:
+        parsed = None  # Laravel reads a body it cannot parse as no input at all
+    try:
+        order = dropday.validate(parsed)
+    except dropday.Invalid as invalid:
+        errors = [{"pointer": k, "detail": " ".join(v)} for k, v in invalid.errors.bag.items()]
+        await _record(db, sub, 422, "invalid", errors)
+        return json_response(invalid.body(), 422, headers)
+    async with db.write() as conn:
+        existing = await store.get(conn, principal.organisation_id, order_ref=order.order_ref)
+        if existing is None:
+            (result,) = await service.create_many(
+                conn, [service.NewOrder(principal, order, sub.id, dropday.VIA)]
+            )
+            if isinstance(result, service.Result) and result.outcome == "created":
+                row = sub.row(status_code=200, outcome="created", order_ids=[result.order.id])
+                await submissions.record(conn, [row])
+                body = {"message": "Order created", "reference": result.order.number}
+                sub.recorded = True
+                return json_response(body, 200, headers)
+            # created by a concurrent request since the look-up
+            existing = await store.get(conn, principal.organisation_id, order_ref=order.order_ref)
+        assert existing is not None
+        row = sub.row(status_code=200, outcome="existing", order_ids=[existing.id])
+        await submissions.record(conn, [row])
+    sub.recorded = True
+    return json_response(
+        {"message": "Order already exists", "reference": existing.number}, 200, headers
+    )
+
+
+def _errors(bag: dict[str, list[str]]) -> Response:
+    return json_response({"message": "Errors", "errors": bag}, 422)
+
+
+def _int(
+    value: str | None, name: str, bag: dict[str, list[str]], *, low: int, high: int | None
+) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        bag.setdefault(name, []).append(f"The {dropday.display(name)} field must be an integer.")
+        return None
+    if number < low:
+        bag.setdefault(name, []).append(
+            f"The {dropday.display(name)} field must be at least {low}."
+        )
+        return None
+    if high is not None and number > high:
+        bag.setdefault(name, []).append(
+            f"The {dropday.display(name)} field must not be greater than {high}."
+        )
+        return None
+    return number
+
+
+def _date(value: str | None, name: str, bag: dict[str, list[str]]) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        bag.setdefault(name, []).append(f"The {dropday.display(name)} field must be a valid date.")
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _decimal(value: str | None, name: str, bag: dict[str, list[str]]) -> Decimal | None:
+    if not value:
+        return None
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        number = Decimal("NaN")
+    if not number.is_finite():
+        bag.setdefault(name, []).append(f"The {dropday.display(name)} field must be a number.")
+        return None
+    return number
+
+
+@router.get("/orders", summary="Dropday: list orders (Laravel paginator)")
+async def list_orders(request: Request, db: Db) -> Response:
+    principal = await _principal(request, "orders:read")
+    if isinstance(principal, Response):
+        return principal
+    q = request.query_params
+    bag: dict[str, list[str]] = {}
+    page = _int(q.get("page"), "page", bag, low=1, high=None) or 1
+    per_page = _int(q.get("per_page"), "per_page", bag, low=1, high=100) or 50
+    date_from = _date(q.get("date_from"), "date_from", bag)
+    date_to = _date(q.get("date_to"), "date_to", bag)
+    total_min = _decimal(q.get("total_min"), "total_min", bag)
+    total_max = _decimal(q.get("total_max"), "total_max", bag)
+    include_test = q.get("include_test", "").lower()
+    if include_test not in ("", "0", "1", "true", "false"):
+        bag.setdefault("include_test", []).append("The include test field must be true or false.")
+    if bag:
+        return _errors(bag)
+    statuses: list[str] = []
+    if q.get("statuses"):
+        wanted = [s.strip() for s in q["statuses"].split(",") if s.strip()]
+        statuses = [dropday.FROM_STATUS[s] for s in wanted if s in dropday.FROM_STATUS]
+        if not statuses:  # only statuses no ordergate order can have: nothing matches
+            statuses = ["-"]
+    flt = ListFilter(
+        statuses=statuses,
+        created_after=date_from - dt.timedelta(microseconds=1) if date_from else None,
+        created_before=date_to + dt.timedelta(microseconds=1) if date_to else None,
+        order_ref_contains=q.get("external_id") or None,
+        total_min=total_min,
+        total_max=total_max,
+        test=None if include_test in ("1", "true") else False,
+    )
+    async with db.read() as conn:
+        rows, total = await store.page_by_offset(
+            conn, principal.organisation_id, flt, limit=per_page, offset=(page - 1) * per_page
+        )
+    last_page = max(1, math.ceil(total / per_page))
+    path = str(request.url.replace(query=""))
+
+    def url(n: int) -> str:
+        return f"{path}?page={n}"
+
+    first_index = (page - 1) * per_page + 1
+    body = {
+        "current_page": page,
+        "data": [dropday.render(o) for o in rows],
+        "links": {
+            "first": url(1),
+            "last": url(last_page),
+            "prev": url(page - 1) if page > 1 else None,
+            "next": url(page + 1) if page < last_page else None,
+        },
+        "meta": {
+            "current_page": page,
+            "from": first_index if rows else None,
+            "last_page": last_page,
+            "path": path,
+            "per_page": per_page,
+            "to": first_index + len(rows) - 1 if rows else None,
+            "total": total,
+        },
+    }
+    return json_response(body)
+
+
+@router.get("/orders/{reference}", summary="Dropday: one order by its reference")
+async def get_order(reference: str, request: Request, db: Db) -> Response:
+    principal = await _principal(request, "orders:read")
+    if isinstance(principal, Response):
+        return principal
+    found = None
+    if reference.isdigit() and len(reference) < 19:
+        async with db.read() as conn:
+            found = await store.get_by_number(conn, principal.organisation_id, int(reference))
+    if found is None:
+        body = {"message": "Not Found", "error": f"Order with reference '{reference}' not found"}
+        return json_response(body, 404)
+    return json_response(dropday.render(found))
