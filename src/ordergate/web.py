@@ -146,6 +146,11 @@ def parse_json(body: bytes) -> Any:
     return value
 
 
+def nul_pointers(value: Any, at: str = "") -> Iterator[str]:
+    """JSON pointers of the strings and member names in ``value`` that contain NUL."""
+    return _nul_pointers(value, at)
+
+
 def _nul_pointers(value: Any, at: str) -> Iterator[str]:
     if isinstance(value, str):
         if "\x00" in value:

@@ -310,3 +310,24 @@ async def test_the_list_pages_and_filters(app: FastAPI, client: httpx.AsyncClien
         "message": "Errors",
         "errors": {"per_page": ["The per page field must not be greater than 100."]},
     }
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"external_id": [], "source": {}, "total": NaN, "shipping_address": [], "products": {}}',
+        b'{"external_id": "x", "products": [1, null, {"quantity": NaN, "price": [], "ean13": 1}]}',
+        b'{"external_id": "x", "products": [{"custom": {"Bad Key": {"nested": 1}}}]}',
+        b"[1, 2, 3]",
+        b'{"email": "a\\u0000@example.com"}',
+    ],
+)
+async def test_odd_bodies_are_422_never_a_500(
+    client: httpx.AsyncClient, tenant: Tenant, raw: bytes
+) -> None:
+    r = await create(client, tenant, raw)
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["message"] == "Errors"
+    assert body["errors"]
+    assert all(isinstance(v, list) and v for v in body["errors"].values())

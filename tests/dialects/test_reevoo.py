@@ -288,3 +288,95 @@ async def test_the_routes_are_in_the_openapi_document(client: httpx.AsyncClient)
     assert "ReevooCustomer" in doc["components"]["schemas"]
     batch_op = doc["paths"]["/reevoo/v4/customer_orders"]["post"]
     assert {"202", "206", "401", "403", "422"} <= set(batch_op["responses"])
+
+
+@pytest.mark.parametrize(
+    ("changes", "errors"),
+    [
+        ({"order_ref": None}, ["order_ref cannot be blank"]),
+        ({"order_ref": "   "}, ["order_ref cannot be blank"]),
+        ({"order_ref": 123}, ["invalid order_ref"]),
+        ({"order_items": [{"price": "1"}]}, ["order_items[0].sku cannot be blank"]),
+        ({"order_items": [{"sku": None}]}, ["order_items[0].sku cannot be blank"]),
+        ({"order_items": [{"sku": "A", "currency": ["GBP"]}]}, ["invalid order_items[0].currency"]),
+        ({"order_items": {"sku": "A"}}, ["invalid order_items"]),
+        ({"order_items": [1]}, ["invalid order_items[0]"]),
+        (
+            {
+                "order_items": [
+                    1,
+                    {"sku": ""},
+                    {"sku": "B", "price": "x"},
+                    {"sku": "C", "currency": "ZZZ"},
+                ]
+            },
+            [
+                "invalid order_items[0]",
+                "order_items[1].sku cannot be blank",
+                "invalid order_items[2].price",
+                "invalid order_items[3].currency",
+            ],
+        ),
+        ({"order_date": "١٠-١٢-٢٠١٤"}, ["invalid order_date"]),
+        ({"order_items": [{"sku": "A", "price": "５５,９９"}]}, ["invalid order_items[0].price"]),
+        (
+            {"customer": {"email": "a@example.com", "first_name": "a\u0000b"}},
+            ["invalid first_name"],
+        ),
+    ],
+)
+async def test_edge_cases_get_vendor_messages_never_a_500(
+    client: httpx.AsyncClient, tenant: Tenant, changes: dict[str, Any], errors: list[str]
+) -> None:
+    r = await post_single(client, tenant, example(tenant, **changes))
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"] == errors
+
+
+async def test_an_item_without_a_currency_does_not_take_another_items(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    body = example(
+        tenant,
+        order_items=[
+            {"sku": "A", "price": "5,99", "currency": "GBP"},
+            {"sku": "B", "price": "3"},
+        ],
+    )
+    assert (await post_single(client, tenant, body)).status_code == 202
+    order = (
+        await client.get(f"/v1/orders/by-ref/{body['order_ref']}", headers=tenant.headers)
+    ).json()
+    assert [i["currency"] for i in order["items"]] == ["GBP", None]
+    assert order["currency"] is None
+
+
+async def test_a_batch_rejects_bad_orders_one_by_one_and_lists_every_message(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    good = example(tenant)
+    no_trkref = example(tenant, trkref=None, order_ref="", locale="xx")
+    raw = (
+        b"["
+        + orjson.dumps(good)
+        + b","
+        + orjson.dumps(no_trkref)
+        + b',{"trkref": "'
+        + tenant.org.trkref.encode()
+        + b'", "order_ref": "N1", "order_date": "10-12-2014",'
+        + b' "customer": {"email": "a@example.com"},'
+        + b' "order_items": [{"sku": "A", "price": NaN}]}'
+        + b","
+        + orjson.dumps(example(tenant, customer={"email": "a@example.com", "title": "a\u0000"}))
+        + b"]"
+    )
+    r = await post_batch(client, tenant, raw)
+    assert r.status_code == 206, r.text
+    body = r.json()
+    assert body["summary"] == {"accepted": 1, "rejected": 3}
+    assert [e["errors"] for e in body["errors"]] == [
+        ["trkref cannot be blank", "order_ref cannot be blank", "invalid locale"],
+        ["invalid order_items[0].price"],
+        ["invalid title"],
+    ]
+    assert body["errors"][1]["customer_order"]["order_items"][0]["price"] == "NaN"

@@ -4,23 +4,24 @@ the submissions log with dialect ``reevoo`` (the 202 ``id`` is its submission id
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
-import orjson
+import jiter
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from ordergate.api.deps import AppSettings, Db
 from ordergate.db import Database
 from ordergate.dialects import reevoo
-from ordergate.errors import Forbidden, OrdergateError, PayloadTooLarge, Unauthorized
+from ordergate.errors import Forbidden, PayloadTooLarge, Unauthorized
 from ordergate.intake import batch, submissions
 from ordergate.orders import service
 from ordergate.orders.errors import InvalidTransition
 from ordergate.orders.model import Order
 from ordergate.tenancy.auth import Principal, authorize
 from ordergate.tenancy.ratelimit import RateLimited
-from ordergate.web import json_response, parse_json, read_body
+from ordergate.web import json_response, nul_pointers, read_body
 
 router = APIRouter(prefix="/reevoo/v4", tags=["reevoo"])
 
@@ -125,14 +126,37 @@ async def _read(request: Request, limit: int) -> bytes | None:
         return None
 
 
-def _parse(raw: bytes) -> Any:
-    """The body, or None when it is empty or not JSON (Reevoo: no data)."""
+def _parse(raw: bytes) -> tuple[Any, list[str]]:
+    """The body (None when it is empty or not JSON: Reevoo's "no data"), and the pointers of
+    its text that contains NUL (which no order may hold)."""
     if not raw.strip():
-        return None
+        return None, []
     try:
-        return parse_json(raw)
-    except OrdergateError:
-        return None
+        value = jiter.from_json(raw, float_mode="decimal")
+    except ValueError:
+        return None, []
+    return value, list(nul_pointers(value))
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _plain(value: Any) -> Any:
+    """A parsed value as JSON can show it again (exact decimals become JSON numbers)."""
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            return str(value)
+        return (
+            int(value)
+            if value == value.to_integral_value() and "." not in str(value)
+            else float(value)
+        )
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 @router.post(
@@ -162,7 +186,7 @@ async def customer_order(trkref: str, request: Request, db: Db, settings: AppSet
         body = {"status": 413, "message": "Request entity too large"}
         return await _rejected(db, sub, 413, body, ["request entity too large"])
     sub.body = raw
-    parsed = _parse(raw)
+    parsed, nul_at = _parse(raw)
     body_trkref = parsed.get("trkref") if isinstance(parsed, dict) else None
     if (
         not reevoo.TRKREF.match(trkref)
@@ -174,10 +198,11 @@ async def customer_order(trkref: str, request: Request, db: Db, settings: AppSet
     messages: list[str] = []
     if body_trkref in (None, "") and isinstance(parsed, dict) and parsed:
         messages.append("trkref cannot be blank")
+    messages += reevoo.nul_messages(nul_at)
     try:
         order = reevoo.validate(parsed)
     except reevoo.Rejected as rejected:
-        messages += rejected.messages
+        messages += [m for m in rejected.messages if m not in messages]
     if messages:
         summary = reevoo.NO_DATA if messages == [reevoo.NO_DATA] else INVALID_ORDER
         errors = [] if summary == reevoo.NO_DATA else messages
@@ -222,7 +247,7 @@ async def customer_orders(request: Request, db: Db, settings: AppSettings) -> Re
         body = {"status": 413, "message": "Request entity too large"}
         return await _rejected(db, sub, 413, body, ["request entity too large"])
     sub.body = raw
-    parsed = _parse(raw)
+    parsed, nul_at = _parse(raw)
     summary = {"accepted": 0, "rejected": 0}
     if not isinstance(parsed, list) or not parsed:
         body = {
@@ -243,20 +268,34 @@ async def customer_orders(request: Request, db: Db, settings: AppSettings) -> Re
             "errors": [message],
         }
         return await _rejected(db, sub, 422, body, [message])
-    echoes = orjson.loads(raw)  # the orders as sent, for the errors' echo
+    nul_by_order: dict[int, list[str]] = {}
+    for pointer in nul_at:  # /<index>/<field>...: point into that order
+        index, _, rest = pointer[1:].partition("/")
+        nul_by_order.setdefault(int(index), []).append("/" + rest)
     rejected: dict[int, list[str]] = {}
     entries: list[tuple[int, Order]] = []
     for i, element in enumerate(parsed):
         owner = element.get("trkref") if isinstance(element, dict) else None
-        if isinstance(element, dict) and element and owner in (None, ""):
-            rejected[i] = ["trkref cannot be blank"]
-        elif isinstance(element, dict) and element and owner != principal.trkref:
+        if (
+            isinstance(element, dict)
+            and element
+            and not _blank(owner)
+            and owner != principal.trkref
+        ):
             rejected[i] = ["Access denied"]
+            continue
+        messages = []
+        if isinstance(element, dict) and element and _blank(owner):
+            messages.append("trkref cannot be blank")
+        messages += reevoo.nul_messages(nul_by_order.get(i, []))
+        try:
+            order = reevoo.validate(element)
+        except reevoo.Rejected as exc:
+            messages += [m for m in exc.messages if m not in messages]
+        if messages:
+            rejected[i] = messages
         else:
-            try:
-                entries.append((i, reevoo.validate(element)))
-            except reevoo.Rejected as exc:
-                rejected[i] = exc.messages
+            entries.append((i, order))
     ids = []
     async with db.write() as conn:
         if entries:
@@ -271,7 +310,7 @@ async def customer_orders(request: Request, db: Db, settings: AppSettings) -> Re
         accepted = len(parsed) - len(rejected)
         summary = {"accepted": accepted, "rejected": len(rejected)}
         errors = [
-            {"customer_order": echoes[i], "errors": messages}
+            {"customer_order": _plain(parsed[i]), "errors": messages}
             for i, messages in sorted(rejected.items())
         ]
         if not rejected:

@@ -82,8 +82,10 @@ def _blank(value: Any) -> bool:
 def _number(value: Any) -> Decimal | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | Decimal):
+    if isinstance(value, int):
         return Decimal(value)
+    if isinstance(value, Decimal):
+        return value if value.is_finite() else None
     if isinstance(value, float):
         return Decimal(str(value))
     if isinstance(value, str):

@@ -29,8 +29,8 @@ from ordergate.orders.model import Order, validate_order
 VIA = "reevoo"
 NO_DATA = "No data provided"
 TRKREF = re.compile(r"^[A-Z0-9]+(-[A-Z0-9]+)*$")
-_DATE = re.compile(r"^(\d{2})-(\d{2})-(\d{4})$")
-_PRICE = re.compile(r"^\d+([,.]\d+)?$")
+_DATE = re.compile(r"^([0-9]{2})-([0-9]{2})-([0-9]{4})$")
+_PRICE = re.compile(r"^[0-9]+([,.][0-9]+)?$")
 
 # Canonical pointer → the vendor's name for the field.
 _TOP = {
@@ -62,121 +62,178 @@ class Rejected(Exception):
         self.messages = messages
 
 
-def _date(value: Any, name: str, errors: list[str]) -> str | None:
-    if value is None or value == "":
+def _date(value: Any, name: str, out: _Messages) -> str | None:
+    if _blank(value):
         return None
     match = _DATE.match(value) if isinstance(value, str) else None
     if match is None:
-        errors.append(f"invalid {name}")
+        out.invalid(name)
         return None
     day, month, year = (int(g) for g in match.groups())
     try:
         return dt.datetime(year, month, day, tzinfo=dt.UTC).isoformat().replace("+00:00", "Z")
     except ValueError:
-        errors.append(f"invalid {name}")
+        out.invalid(name)
         return None
 
 
-def _price(value: Any, where: str, errors: list[str]) -> Any:
-    if value is None or value == "":
+def _price(value: Any, where: str, out: _Messages) -> Any:
+    if _blank(value):
         return None
-    if isinstance(value, bool):
-        errors.append(f"invalid {where}")
-        return None
-    if isinstance(value, int | float | Decimal):
+    finite = isinstance(value, int) or (isinstance(value, Decimal) and value.is_finite())
+    if finite and not isinstance(value, bool):
         return value
     if isinstance(value, str) and _PRICE.match(value.strip()):
         try:
             return str(Decimal(value.strip().replace(",", ".")))
         except InvalidOperation:
             pass
-    errors.append(f"invalid {where}")
+    out.invalid(where)
     return None
 
 
-def _text(value: Any) -> Any:
-    return value if value != "" else None
+class _Messages:
+    """The translation's messages, and which vendor fields they are about (canonical
+    validation then adds nothing more about those fields)."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+        self.fields: set[str] = set()
+
+    def blank(self, name: str) -> None:
+        self.add(name, f"{name} cannot be blank")
+
+    def invalid(self, name: str) -> None:
+        self.add(name, f"invalid {name}")
+
+    def add(self, name: str, text: str) -> None:
+        self.fields.add(name)
+        self.messages.append(text)
+
+    def covers(self, name: str) -> bool:
+        """Whether ``name`` (or the item it belongs to) already has a message."""
+        return any(name == f or name.startswith((f + ".", f + "[")) for f in self.fields)
 
 
-def to_canonical(body: Any) -> tuple[dict[str, Any], list[str]]:
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _str(value: Any, name: str, out: _Messages, *, required: bool = False) -> str | None:
+    """A text field: blank is absent (an error if required); anything but a string is
+    invalid."""
+    if _blank(value):
+        if required:
+            out.blank(name)
+        return None
+    if not isinstance(value, str):
+        out.invalid(name)
+        return None
+    return value
+
+
+def to_canonical(body: Any) -> tuple[dict[str, Any], _Messages]:
     """The canonical order for a Reevoo customer order, as far as it translates, and the
     messages about what did not (:class:`Rejected` for no data at all)."""
     if not isinstance(body, dict) or not body:
         raise Rejected([NO_DATA])
-    errors: list[str] = []
-    placed_at = _date(body.get("order_date"), "order_date", errors)
-    fulfilled_at = _date(body.get("fulfilment_date"), "fulfilment_date", errors)
-    if body.get("order_date") in (None, "") and body.get("fulfilment_date") in (None, ""):
-        errors.append("order_date cannot be blank when fulfilment_date is blank")
+    out = _Messages()
     order: dict[str, Any] = {
-        "order_ref": body.get("order_ref"),
-        "placed_at": placed_at,
-        "fulfilled_at": fulfilled_at,
-        "language": _text(body.get("language")),
-        "locale": _text(body.get("locale")),
+        "order_ref": _str(body.get("order_ref"), "order_ref", out, required=True)
     }
+    if _blank(body.get("order_date")) and _blank(body.get("fulfilment_date")):
+        out.add("order_date", "order_date cannot be blank when fulfilment_date is blank")
+    order["placed_at"] = _date(body.get("order_date"), "order_date", out)
+    order["fulfilled_at"] = _date(body.get("fulfilment_date"), "fulfilment_date", out)
+    order["language"] = _str(body.get("language"), "language", out)
+    order["locale"] = _str(body.get("locale"), "locale", out)
     customer = body.get("customer")
-    if customer is None or customer == {}:
-        errors.append("customer cannot be blank")
+    if _blank(customer) or customer == {}:
+        out.blank("customer")
     elif not isinstance(customer, dict):
-        errors.append("invalid customer")
+        out.invalid("customer")
     else:
-        if customer.get("email") in (None, ""):
-            errors.append("email cannot be blank")
-        country = _text(customer.get("country"))
-        if country is not None and (not isinstance(country, str) or len(country) != 2):
-            errors.append("invalid country")
+        country = _str(customer.get("country"), "country", out)
+        if country is not None and len(country) != 2:
+            out.invalid("country")
             country = None
         order["customer"] = {
-            "email": _text(customer.get("email")),
-            "customer_ref": _text(customer.get("customer_ref")),
-            "title": _text(customer.get("title")),
-            "first_name": _text(customer.get("first_name")),
-            "last_name": _text(customer.get("surname")),
+            "email": _str(customer.get("email"), "email", out, required=True),
+            "customer_ref": _str(customer.get("customer_ref"), "customer_ref", out),
+            "title": _str(customer.get("title"), "title", out),
+            "first_name": _str(customer.get("first_name"), "first_name", out),
+            "last_name": _str(customer.get("surname"), "surname", out),
             "country": country,
         }
-        postcode = _text(customer.get("postcode"))
+        postcode = _str(customer.get("postcode"), "postcode", out)
         if postcode is not None:
             order["billing_address"] = {"postal_code": postcode, "country": country}
     items = body.get("order_items")
-    if items is None or items == []:
-        errors.append("order_items cannot be blank")
+    if _blank(items) or items == []:
+        out.blank("order_items")
     elif not isinstance(items, list):
-        errors.append("invalid order_items")
+        out.invalid("order_items")
     else:
-        order["items"] = []
-        for i, item in enumerate(items):
-            if not isinstance(item, dict):
-                errors.append(f"invalid order_items[{i}]")
-                continue
-            order["items"].append(
-                {
-                    "sku": item.get("sku"),
-                    "quantity": 1,
-                    "unit_price": _price(item.get("price"), f"order_items[{i}].price", errors),
-                    "currency": _text(item.get("currency")),
-                    "metadata": item.get("metadata") or {},
-                }
-            )
-        currencies = {it["currency"] for it in order["items"] if it["currency"]}
-        if len(currencies) == 1:
-            order["currency"] = currencies.pop()
-    return order, errors
+        order["items"] = [_item(i, item, out) for i, item in enumerate(items)]
+        # The order's currency only when every item names the same one: an item without a
+        # currency must not take another item's.
+        currencies = [it.get("currency") for it in order["items"]]
+        if currencies and None not in currencies and len(set(currencies)) == 1:
+            order["currency"] = currencies[0]
+    return order, out
+
+
+def _item(i: int, item: Any, out: _Messages) -> dict[str, Any]:
+    where = f"order_items[{i}]"
+    if not isinstance(item, dict):
+        out.invalid(where)
+        return {"sku": "-"}  # a placeholder keeps the positions of the items after it
+    metadata = item.get("metadata")
+    if _blank(metadata):
+        metadata = {}
+    elif not isinstance(metadata, dict):
+        out.invalid(f"{where}.metadata")
+        metadata = {}
+    return {
+        "sku": _str(item.get("sku"), f"{where}.sku", out, required=True) or "-",
+        "quantity": 1,
+        "unit_price": _price(item.get("price"), f"{where}.price", out),
+        "currency": _str(item.get("currency"), f"{where}.currency", out),
+        "metadata": metadata,
+    }
 
 
 def validate(body: Any) -> Order:
     """Translate and validate; :class:`Rejected` lists every problem in the vendor's words:
-    those of the translation, then those of canonical validation of what did translate."""
-    canonical, errors = to_canonical(body)
+    those of the translation, then those of canonical validation about other fields."""
+    canonical, out = to_canonical(body)
     try:
         order = validate_order(canonical)
     except ValidationFailed as exc:
-        # The order's currency is derived from the items': their own errors say it.
-        errors += [message(e) for e in exc.errors if e.pointer != "/currency"]
+        for e in exc.errors:
+            name = _vendor_name([p for p in e.pointer.split("/") if p])
+            # The order's currency is derived from the items': their own errors say it.
+            if e.pointer != "/currency" and not out.covers(name):
+                out.messages.append(message(e))
     else:
-        if not errors:
+        if not out.messages:
             return order
-    raise Rejected(_unique(errors))
+    raise Rejected(_unique(out.messages))
+
+
+def nul_messages(pointers: list[str]) -> list[str]:
+    """Messages for text with a NUL character, at pointers into a Reevoo customer order."""
+    out = []
+    for pointer in pointers:
+        parts = [p for p in pointer.split("/") if p]
+        if parts and parts[0] == "customer" and len(parts) > 1:
+            name = parts[1]
+        elif parts and parts[0] == "order_items" and len(parts) > 2:
+            name = f"order_items[{parts[1]}].{parts[2]}"
+        else:
+            name = parts[0] if parts else "customer order"
+        out.append(f"invalid {name}")
+    return _unique(out)
 
 
 def message(error: FieldError) -> str:
