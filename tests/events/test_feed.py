@@ -195,3 +195,24 @@ async def test_an_orders_events_keep_seq_order_when_the_older_transaction_commit
     ]
     assert [e["data"]["metadata"] for e in events[1:]] == [{"by": "A"}, {"by": "B"}]
     assert int(older_txid) > 0
+
+
+async def test_a_replacement_that_records_a_fulfilment_is_order_fulfilled(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    body = factories.order()
+    ref = body["order_ref"]
+    assert (
+        await client.put(f"/v1/orders/by-ref/{ref}", json=body, headers=tenant.headers)
+    ).is_success
+    done = {**body, "fulfilled_at": "2014-12-24T00:00:00Z"}
+    r = await client.put(f"/v1/orders/by-ref/{ref}", json=done, headers=tenant.headers)
+    assert r.json()["status"] == "fulfilled"
+    renamed = {**done, "channel": "shop"}
+    r = await client.put(f"/v1/orders/by-ref/{ref}", json=renamed, headers=tenant.headers)
+    events = (await _feed(client, tenant))["data"]
+    assert [(e["type"], e["seq"]) for e in events] == [
+        ("order.created", 1),
+        ("order.fulfilled", 2),
+        ("order.updated", 3),
+    ]

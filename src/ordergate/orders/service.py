@@ -198,7 +198,7 @@ async def upsert_many(
         known.update({(org_id, ref): order for ref, order in stored.items()})
 
     results: list[Result | Refused | None] = []
-    changed: list[tuple[StoredOrder, dict[str, Any], NewOrder]] = []
+    changed: list[tuple[StoredOrder, dict[str, Any], NewOrder, str]] = []
     to_create: list[int] = []
     for i, (r, doc) in enumerate(zip(requests, docs, strict=True)):
         existing = known.get((r.principal.organisation_id, doc["order_ref"]))
@@ -210,25 +210,25 @@ async def upsert_many(
         else:
             previous = existing.doc
             try:
-                _apply_replacement(existing, doc, r.via, r.submission_id)
+                kind = _apply_replacement(existing, doc, r.via, r.submission_id)
             except InvalidTransition as refused:
                 results.append(Refused(existing.id, refused))
                 continue
-            changed.append((existing, previous, r))
+            changed.append((existing, previous, r, kind))
             results.append(Result("updated", existing))
 
-    positions = await store.update_many(conn, [(o, previous) for o, previous, _ in changed])
+    positions = await store.update_many(conn, [(o, previous) for o, previous, _, _ in changed])
     await history.append(
         conn,
         [
             history.replaced(o, previous, r.principal.key_id, r.submission_id)
-            for o, previous, r in changed
+            for o, previous, r, _ in changed
         ],
     )
-    events = [_event(o, "order.updated") for o, _, _ in changed]
+    events = [_event(o, kind) for o, _, _, kind in changed]
     if conn.dialect.name == "postgresql":
         events = [
-            {**e, "txid": positions[o.id]} for e, (o, _, _) in zip(events, changed, strict=True)
+            {**e, "txid": positions[o.id]} for e, (o, _, _, _) in zip(events, changed, strict=True)
         ]
     await outbox.append(conn, events)
 
@@ -290,9 +290,12 @@ def _check_if_match(existing: StoredOrder | None, if_match: IfMatch) -> None:
 
 def _apply_replacement(
     existing: StoredOrder, doc: dict[str, Any], via: str, submission_id: UUID | None
-) -> None:
-    """Turn ``existing`` into ``doc``, keeping what the lifecycle has recorded."""
+) -> str:
+    """Turn ``existing`` into ``doc``, keeping what the lifecycle has recorded. Returns the
+    change's event type: ``order.fulfilled`` when the new ``fulfilled_at`` records a
+    fulfilment, else ``order.updated``."""
     lifecycle.check_items_cover_fulfilments(doc["items"], existing.fulfillments)
+    previous_fulfillments = existing.fulfillments
     fulfillments = list(existing.fulfillments)
     status = Status(existing.status)
     if doc["fulfilled_at"] is not None and status is not Status.FULFILLED:
@@ -311,6 +314,7 @@ def _apply_replacement(
     existing.updated_at = _now()
     existing.submitted_via = via
     existing.submission_id = submission_id
+    return "order.fulfilled" if len(fulfillments) > len(previous_fulfillments) else "order.updated"
 
 
 async def put(
@@ -337,12 +341,12 @@ async def put(
     if same_document(existing.doc, doc):
         return Result("unchanged", existing)
     previous = existing.doc
-    _apply_replacement(existing, doc, via, submission_id)
+    kind = _apply_replacement(existing, doc, via, submission_id)
     position = await store.update(conn, existing, previous_doc=previous)
     await history.append(
         conn, [history.replaced(existing, previous, principal.key_id, submission_id)]
     )
-    await outbox.append(conn, [_event(existing, "order.updated")], txid=position)
+    await outbox.append(conn, [_event(existing, kind)], txid=position)
     return Result("updated", existing)
 
 
