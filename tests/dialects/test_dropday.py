@@ -331,3 +331,116 @@ async def test_odd_bodies_are_422_never_a_500(
     assert body["message"] == "Errors"
     assert body["errors"]
     assert all(isinstance(v, list) and v for v in body["errors"].values())
+
+
+@pytest.mark.parametrize(
+    ("raw_change", "errors"),
+    [
+        (
+            b'"quantity": 1e999999',
+            {
+                "products.0.quantity": [
+                    "The products.0.quantity field must not be greater than 1000000."
+                ]
+            },
+        ),
+        (
+            b'"quantity": "1e99999999999"',
+            {
+                "products.0.quantity": [
+                    "The products.0.quantity field must not be greater than 1000000."
+                ]
+            },
+        ),
+        (
+            b'"price": 1e1000000',
+            {
+                "products.0.price": [
+                    "The products.0.price field must not be greater than 999999999999.9999."
+                ]
+            },
+        ),
+        (
+            b'"name": "a\\u0000b"',
+            {"products.0.name": ["The selected products.0.name is invalid."]},
+        ),
+    ],
+)
+async def test_extreme_values_are_quick_422s(
+    client: httpx.AsyncClient, tenant: Tenant, raw_change: bytes, errors: dict[str, list[str]]
+) -> None:
+    body = orjson.dumps(example())
+    key = raw_change.split(b":", 1)[0]
+    product = body.index(b'"products":')
+    start = body.index(key + b":", product)
+    end = body.index(b",", start)
+    raw = body[:start] + raw_change + body[end:]
+    r = await create(client, tenant, raw)
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"] == errors
+
+
+async def test_every_failing_field_is_listed_across_both_rule_sets(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    body = example()
+    body.pop("source")
+    body["shipping_address"]["country"] = "XX"
+    body["products"][0]["custom"] = {"Bad Key": 1}
+    r = await create(client, tenant, body)
+    assert r.json()["errors"] == {
+        "source": ["The source field is required."],
+        "shipping_address.country": ["The selected shipping address.country is invalid."],
+        "products.0.custom": ["The selected products.0.custom is invalid."],
+    }
+    r = await create(client, tenant, {**example(), "email": "a@b"})
+    assert r.json()["errors"] == {"email": ["The email field must be a valid email address."]}
+
+
+async def test_a_repeated_product_id_is_accepted(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    body = example()
+    body["products"][1]["external_id"] = body["products"][0]["external_id"]
+    body["products"][0]["price"] = 1e2
+    r = await create(client, tenant, body)
+    assert r.status_code == 200, r.text
+    shown = (
+        await client.get(f"/dropday/api/v1/orders/{r.json()['reference']}", headers=headers(tenant))
+    ).json()
+    assert [line["external_id"] for line in shown["order_lines"]] == ["1", "1"]
+    assert shown["order_lines"][0]["price"] == 100.0
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"total_min": "1e20"}, "total_min"),
+        ({"page": str(2**62)}, "page"),
+        ({"page": "²"}, "page"),
+        ({"date_to": "9999-12-31T23:59:59.999999"}, "date_to"),
+        ({"date_from": "0001-01-01T00:00:00+01:00"}, "date_from"),
+        ({"per_page": "0"}, "per_page"),
+        ({"include_test": "maybe"}, "include_test"),
+    ],
+)
+async def test_bad_list_parameters_are_422(
+    client: httpx.AsyncClient, tenant: Tenant, params: dict[str, str], field: str
+) -> None:
+    r = await client.get("/dropday/api/v1/orders", params=params, headers=headers(tenant))
+    assert r.status_code == 422, r.text
+    assert list(r.json()["errors"]) == [field]
+
+
+async def test_a_date_only_date_to_includes_that_day(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    import datetime as dt
+
+    await create(client, tenant, example())
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    r = await client.get(
+        "/dropday/api/v1/orders", params={"date_to": today}, headers=headers(tenant)
+    )
+    assert r.json()["meta"]["total"] >= 1
+    for ref in ("²", "01x", "-1"):
+        r = await client.get(f"/dropday/api/v1/orders/{ref}", headers=headers(tenant))
+        assert r.status_code == 404

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import jiter
 from fastapi import APIRouter, Request, Response
 
 from ordergate.api.deps import AppSettings, Db
@@ -20,7 +22,7 @@ from ordergate.orders import service, store
 from ordergate.orders.store import ListFilter
 from ordergate.tenancy.auth import Principal, authorize
 from ordergate.tenancy.ratelimit import RateLimited
-from ordergate.web import json_response, parse_json, read_body
+from ordergate.web import json_response, nul_pointers, read_body
 
 router = APIRouter(prefix="/dropday/api/v1", tags=["dropday"])
 
@@ -65,15 +67,24 @@ async def create_order(request: Request, db: Db, settings: AppSettings) -> Respo
     except OrdergateError:
         await _record(db, sub, 413, "rejected", [{"code": "payload_too_large"}])
         return json_response({"message": "Payload Too Large"}, 413, headers)
+    parsed: Any = None  # Laravel reads a body it cannot parse as no input at all
+    nul_at: list[str] = []
+    if sub.body.strip():
+        try:
+            parsed = jiter.from_json(sub.body, float_mode="decimal")
+        except ValueError:
+            parsed = None
+        nul_at = list(nul_pointers(parsed))
     try:
-        parsed = parse_json(sub.body) if sub.body.strip() else None
-    except OrdergateError:
-        parsed = None  # Laravel reads a body it cannot parse as no input at all
-    try:
+        if nul_at:  # text with NUL can be stored nowhere: an error on each such field
+            _, bag = dropday.to_canonical(parsed)
+            for pointer in nul_at:
+                bag.add(".".join(p for p in pointer.split("/") if p), dropday.INVALID)
+            raise dropday.Invalid(bag)
         order = dropday.validate(parsed)
     except dropday.Invalid as invalid:
-        errors = [{"pointer": k, "detail": " ".join(v)} for k, v in invalid.errors.bag.items()]
-        await _record(db, sub, 422, "invalid", errors)
+        logged = [{"pointer": k, "detail": " ".join(v)} for k, v in invalid.errors.bag.items()]
+        await _record(db, sub, 422, "invalid", logged)
         return json_response(invalid.body(), 422, headers)
     async with db.write() as conn:
         existing = await store.get(conn, principal.organisation_id, order_ref=order.order_ref)
@@ -108,6 +119,8 @@ def _int(
     if value is None or value == "":
         return None
     try:
+        if not re.fullmatch(r"-?[0-9]{1,12}", value.strip()):
+            raise ValueError(value)
         number = int(value)
     except ValueError:
         bag.setdefault(name, []).append(f"The {dropday.display(name)} field must be an integer.")
@@ -125,15 +138,32 @@ def _int(
     return number
 
 
-def _date(value: str | None, name: str, bag: dict[str, list[str]]) -> dt.datetime | None:
+def _date(
+    value: str | None, name: str, bag: dict[str, list[str]], *, end_of_day: bool = False
+) -> dt.datetime | None:
+    """An ISO 8601 date or date-time (UTC when no offset). A date alone is the start of that
+    day, or with ``end_of_day`` its last microsecond (``date_to=2025-09-22`` includes the
+    22nd)."""
     if not value:
         return None
     try:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt.UTC)
+        if end_of_day and len(value.strip()) == 10:
+            parsed += dt.timedelta(days=1, microseconds=-1)
+        # a margin of a day from the ends of the calendar, for the bounds made from it
+        parsed = parsed.astimezone(dt.UTC)
+        if (
+            not dt.datetime(1, 1, 2, tzinfo=dt.UTC)
+            < parsed
+            < dt.datetime(9999, 12, 30, tzinfo=dt.UTC)
+        ):
+            raise ValueError(value)
+    except (ValueError, OverflowError):
         bag.setdefault(name, []).append(f"The {dropday.display(name)} field must be a valid date.")
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    return parsed
 
 
 def _decimal(value: str | None, name: str, bag: dict[str, list[str]]) -> Decimal | None:
@@ -146,6 +176,11 @@ def _decimal(value: str | None, name: str, bag: dict[str, list[str]]) -> Decimal
     if not number.is_finite():
         bag.setdefault(name, []).append(f"The {dropday.display(name)} field must be a number.")
         return None
+    if number.copy_abs() > dropday.MAX_AMOUNT:
+        bag.setdefault(name, []).append(
+            f"The {dropday.display(name)} field must not be greater than 999999999999.9999."
+        )
+        return None
     return number
 
 
@@ -156,10 +191,10 @@ async def list_orders(request: Request, db: Db) -> Response:
         return principal
     q = request.query_params
     bag: dict[str, list[str]] = {}
-    page = _int(q.get("page"), "page", bag, low=1, high=None) or 1
+    page = _int(q.get("page"), "page", bag, low=1, high=1_000_000_000) or 1
     per_page = _int(q.get("per_page"), "per_page", bag, low=1, high=100) or 50
     date_from = _date(q.get("date_from"), "date_from", bag)
-    date_to = _date(q.get("date_to"), "date_to", bag)
+    date_to = _date(q.get("date_to"), "date_to", bag, end_of_day=True)
     total_min = _decimal(q.get("total_min"), "total_min", bag)
     total_max = _decimal(q.get("total_max"), "total_max", bag)
     include_test = q.get("include_test", "").lower()
@@ -221,7 +256,7 @@ async def get_order(reference: str, request: Request, db: Db) -> Response:
     if isinstance(principal, Response):
         return principal
     found = None
-    if reference.isdigit() and len(reference) < 19:
+    if re.fullmatch(r"[0-9]{1,18}", reference):
         async with db.read() as conn:
             found = await store.get_by_number(conn, principal.organisation_id, int(reference))
     if found is None:

@@ -25,7 +25,8 @@ from ordergate.orders.model import Order, validate_order
 from ordergate.orders.store import StoredOrder
 
 VIA = "dropday"
-_EAN = re.compile(r"^\d{8,14}$")
+_REPEAT = re.compile(r"~[0-9]+$")  # the suffix that keeps a repeated product id's line unique
+_EAN = re.compile(r"^([0-9]{8}|[0-9]{12,14})$")  # GTIN-8, -12, -13, -14
 # ordergate status → Dropday status (an order's lines all share it, except partial ones)
 STATUS = {
     "unfulfilled": "pending",
@@ -69,6 +70,10 @@ EMAIL = "The {attr} field must be a valid email address."
 URL = "The {attr} field must be a valid URL."
 MAX_255 = "The {attr} field must not be greater than 255 characters."
 MIN_1 = "The {attr} field must be at least 1."
+MAX_QUANTITY = 1_000_000
+MAX_QTY = "The {attr} field must not be greater than 1000000."
+MAX_AMOUNT = Decimal("999999999999.9999")
+MAX_MONEY = "The {attr} field must not be greater than 999999999999.9999."
 MIN_0 = "The {attr} field must be at least 0."
 SIZE_2 = "The {attr} field must be 2 characters."
 FORMAT = "The {attr} field format is invalid."
@@ -121,8 +126,10 @@ def _text_or_number(
         if required:
             errors.add(path, REQUIRED)
         return None
-    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
+    if isinstance(value, Decimal) and value.is_finite() and value.adjusted() < 64:
+        return format(value, "f")
     text = _string(data, key, path, errors, required=required)
     return None if text is None else str(text)
 
@@ -141,6 +148,9 @@ def _num(
         return None
     if number < 0:
         errors.add(path, MIN_0)
+        return None
+    if number > MAX_AMOUNT:
+        errors.add(path, MAX_MONEY)
         return None
     return number
 
@@ -162,7 +172,10 @@ def to_canonical(body: Any) -> tuple[dict[str, Any], Errors]:
             errors.add("test", BOOLEAN)
     total = _num(data, "total", "total", errors, required=True)
     shipping_cost = _num(data, "shipping_cost", "shipping_cost", errors, required=False)
-    order["totals"] = {"total": total, "shipping": shipping_cost}
+    order["totals"] = {
+        "total": format(total, "f") if total is not None else None,
+        "shipping": format(shipping_cost, "f") if shipping_cost is not None else None,
+    }
     email = data.get("email")
     customer: dict[str, Any] = {}
     if not _blank(email):
@@ -214,6 +227,14 @@ def to_canonical(body: Any) -> tuple[dict[str, Any], Errors]:
         errors.add("products", ARRAY)
     else:
         order["items"] = [_item(i, p, errors) for i, p in enumerate(products)]
+        # A product id may repeat (variants of one product): the line ids stay unique.
+        seen: dict[str, int] = {}
+        for item in order["items"]:
+            line_id = item.get("line_id")
+            if line_id is not None:
+                seen[line_id] = seen.get(line_id, 0) + 1
+                if seen[line_id] > 1:
+                    item["line_id"] = f"{line_id}~{seen[line_id]}"
     return order, errors
 
 
@@ -229,16 +250,19 @@ def _item(i: int, product: Any, errors: Errors) -> dict[str, Any]:
     if _blank(quantity):
         errors.add(p + "quantity", REQUIRED)
         quantity = 1
-    elif isinstance(quantity, bool) or not isinstance(quantity, int):
-        number = _number(quantity)
+    else:
+        number = _number(quantity) if not isinstance(quantity, bool) else None
         if number is None or number != number.to_integral_value():
-            errors.add(p + "quantity", INTEGER)
+            errors.add(p + "quantity", INTEGER)  # (compared, never converted: 1E+999999)
+            quantity = 1
+        elif number > MAX_QUANTITY:
+            errors.add(p + "quantity", MAX_QTY)
+            quantity = 1
+        elif number < 1:
+            errors.add(p + "quantity", MIN_1)
             quantity = 1
         else:
             quantity = int(number)
-    if quantity < 1:
-        errors.add(p + "quantity", MIN_1)
-        quantity = 1
     price = _num(product, "price", p + "price", errors, required=True)
     ean = product.get("ean13")
     gtin = None
@@ -252,7 +276,7 @@ def _item(i: int, product: Any, errors: Errors) -> dict[str, Any]:
         errors.add(p + "image_url", URL)
         image_url = None
     custom = product.get("custom")
-    if _blank(custom):
+    if _blank(custom) or custom == []:  # PHP's json_encode writes an empty array as []
         custom = {}
     elif not isinstance(custom, dict):
         errors.add(p + "custom", ARRAY)
@@ -263,7 +287,7 @@ def _item(i: int, product: Any, errors: Errors) -> dict[str, Any]:
         "gtin": gtin,
         "name": name,
         "quantity": quantity,
-        "unit_price": str(price) if price is not None else None,
+        "unit_price": format(price, "f") if price is not None else None,
         "image_url": image_url,
         "brand": _string(product, "brand", p + "brand", errors, required=False),
         "category": _string(product, "category", p + "category", errors, required=False),
@@ -308,6 +332,8 @@ def vendor_path(pointer: str) -> str:
     if head == "totals":
         return "shipping_cost" if len(parts) > 1 and parts[1] == "shipping" else "total"
     if head == "shipping_address" and len(parts) > 1:
+        if parts[1] == "email":
+            return "email"
         return "shipping_address." + _ADDRESS.get(parts[1], parts[1])
     if head == "customer" and len(parts) > 1:
         if parts[1] == "email":
@@ -323,19 +349,20 @@ def vendor_path(pointer: str) -> str:
 def validate(body: Any) -> Order:
     """Translate and validate; :class:`Invalid` with every Laravel message otherwise."""
     canonical, errors = to_canonical(body)
-    if not errors:
-        try:
-            return validate_order(canonical)
-        except ValidationFailed as exc:
-            for e in exc.errors:
-                path = vendor_path(e.pointer)
-                template = REQUIRED if e.code == "required" else INVALID
-                if (
-                    e.pointer.startswith("/customer/email")
-                    or e.pointer == "/shipping_address/email"
-                ):
-                    template = EMAIL
-                errors.add(path, template)
+    reported = set(errors.bag)
+    try:
+        order = validate_order(canonical)
+    except ValidationFailed as exc:
+        for e in exc.errors:
+            path = vendor_path(e.pointer)
+            if any(path == r or path.startswith(r + ".") for r in reported):
+                continue  # Dropday's own rule already said what is wrong there
+            errors.add(
+                path, EMAIL if path == "email" else REQUIRED if e.code == "required" else INVALID
+            )
+    else:
+        if not errors:
+            return order
     raise Invalid(errors)
 
 
@@ -380,7 +407,7 @@ def render(order: StoredOrder) -> dict[str, Any]:
             line_status = "pending"
         lines.append(
             {
-                "external_id": item["line_id"],
+                "external_id": _REPEAT.sub("", item["line_id"]),
                 "reference": item["sku"],
                 "ean13": item["gtin"],
                 "name": item["name"],

@@ -147,7 +147,7 @@ def _money_in(value: Any) -> Decimal:
         raise _error("invalid_money", "Not a decimal number like 55.99")
     if d.is_zero():
         d = d.copy_abs()  # "-0" is 0
-    if abs(d) >= MONEY_LIMIT:
+    if d.copy_abs() >= MONEY_LIMIT:  # copy_abs: no rounding, so no overflow on 1E+1000000
         raise _error("out_of_range", "A money amount must be below 1,000,000,000,000")
     exponent = d.as_tuple().exponent
     assert isinstance(exponent, int)
