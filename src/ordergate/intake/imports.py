@@ -328,7 +328,13 @@ async def record_progress(
     """Write the counts after a chunk; on the last one complete the import and write its
     ``import.completed`` event (same transaction)."""
     now = dt.datetime.now(dt.UTC)
-    values: dict[str, Any] = {**counts.columns(), "next_chunk": next_chunk, "updated_at": now}
+    values: dict[str, Any] = {
+        **counts.columns(),
+        "next_chunk": next_chunk,
+        "updated_at": now,
+        "failures": 0,
+        "failure": None,
+    }
     if done:
         values.update(status="completed", completed_at=now, lease_token=None, lease_until=None)
     where = [c.organisation_id == row.organisation_id, c.id == row.id]
@@ -457,6 +463,34 @@ async def commit_chunk(
         conn, row, counts, next_chunk=seq + 1, done=done, lease_token=claimed.lease_token
     )
     return done
+
+
+MAX_FAILURES = 3  # failed attempts in a row at one chunk before the import is failed
+
+
+async def record_failure(conn: AsyncConnection, claimed: Any, seq: int, exc: Exception) -> bool:
+    """A chunk's transaction failed: count it and give the lease back. The import becomes
+    ``failed`` (with the reason) after :data:`MAX_FAILURES` in a row; returns whether it did."""
+    row = await get_row(conn, claimed.organisation_id, claimed.id)
+    if row.lease_token != claimed.lease_token or row.next_chunk != seq:
+        return False  # taken over meanwhile
+    failures = row.failures + 1
+    reason = f"chunk {seq}: {type(exc).__name__}: {exc}"
+    values: dict[str, Any] = {
+        "failures": failures,
+        "failure": reason[:500],
+        "lease_token": None,
+        "lease_until": None,
+        "updated_at": dt.datetime.now(dt.UTC),
+    }
+    if failures >= MAX_FAILURES:
+        values["status"] = "failed"
+    await conn.execute(
+        imports.update()
+        .where(c.organisation_id == row.organisation_id, c.id == row.id)
+        .values(**values)
+    )
+    return bool(failures >= MAX_FAILURES)
 
 
 async def release(conn: AsyncConnection, claimed: Any) -> None:

@@ -85,6 +85,15 @@ class ImportRunner:
                 except imports.LeaseLost:
                     log.warning("import %s was taken over by another runner", claimed.id)
                     return True
+                except Exception as exc:
+                    # Rolled back: nothing of the chunk is stored. Retried at once by the next
+                    # claim; after MAX_FAILURES in a row on the same chunk the import fails.
+                    log.exception("import %s: chunk %d failed", claimed.id, seq)
+                    async with self.db.write() as conn:
+                        failed = await imports.record_failure(conn, claimed, seq, exc)
+                    if failed:
+                        log.error("import %s failed on chunk %d", claimed.id, seq)
+                    return True
                 if done:
                     log.info("import %s: completed", claimed.id)
                     return True

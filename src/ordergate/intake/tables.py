@@ -68,7 +68,8 @@ imports = sa.Table(
     sa.Column("conflicts", sa.Integer, nullable=False),
     sa.Column("invalid", sa.Integer, nullable=False),
     sa.Column("errors", json_type(), nullable=False),  # the first 1,000 [{line, errors}]
-    sa.Column("failure", sa.String(500), nullable=True),  # why a failed import failed
+    sa.Column("failure", sa.String(500), nullable=True),  # the last chunk failure, if any
+    sa.Column("failures", sa.Integer, nullable=False, server_default="0"),  # in a row
     sa.Column("idempotency_key", sa.String(255), nullable=True),
     sa.Column("body_sha256", sa.String(64), nullable=True),
     sa.Column("lease_token", sa.Uuid, nullable=True),
