@@ -56,6 +56,23 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"PostgreSQL: NOT AVAILABLE ({reason}) - the PostgreSQL half of the suite is skipped"
 
 
+async def create_pg_database(name: str, template: str | None = None) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        copy = f' TEMPLATE "{template}"' if template else ""
+        await conn.execute(f'CREATE DATABASE "{name}"{copy}')
+    finally:
+        await conn.close()
+
+
+async def drop_pg_database(name: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
 def _pg_url(dbname: str) -> str:
     base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
     return f"{base}/{dbname}"
@@ -73,24 +90,12 @@ def database_urls(
     pg_name = None
     if pg_reason is None:
         pg_name = f"ordergate_test_{os.getpid()}_{secrets.token_hex(3)}"
-
-        async def create() -> None:
-            conn = await asyncpg.connect(PG_ADMIN_DSN)
-            await conn.execute(f'CREATE DATABASE "{pg_name}"')
-            await conn.close()
-
-        asyncio.run(create())
+        asyncio.run(create_pg_database(pg_name))
         urls["postgresql"] = _pg_url(pg_name)
         dbm.migrate_sync(urls["postgresql"])
     yield urls
     if pg_name is not None:
-
-        async def drop() -> None:
-            conn = await asyncpg.connect(PG_ADMIN_DSN)
-            await conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
-            await conn.close()
-
-        asyncio.run(drop())
+        asyncio.run(drop_pg_database(pg_name))
 
 
 @pytest.fixture(scope="session", params=ENGINES)

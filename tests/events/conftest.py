@@ -15,11 +15,10 @@ import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from ordergate import db as dbm
-from tests.conftest import PG_ADMIN_DSN, _pg_url
+from tests.conftest import _pg_url, create_pg_database, drop_pg_database
 
 
 @pytest.fixture(scope="session")
@@ -32,24 +31,12 @@ def template_databases(
     templates["sqlite"] = str(sqlite_file)
     if pg_reason is None:
         name = f"ordergate_tmpl_{os.getpid()}_{secrets.token_hex(3)}"
-
-        async def create() -> None:
-            conn = await asyncpg.connect(PG_ADMIN_DSN)
-            await conn.execute(f'CREATE DATABASE "{name}"')
-            await conn.close()
-
-        asyncio.run(create())
+        asyncio.run(create_pg_database(name))
         dbm.migrate_sync(_pg_url(name))
         templates["postgresql"] = name
     yield templates
     if "postgresql" in templates:
-
-        async def drop() -> None:
-            conn = await asyncpg.connect(PG_ADMIN_DSN)
-            await conn.execute(f'DROP DATABASE IF EXISTS "{templates["postgresql"]}" WITH (FORCE)')
-            await conn.close()
-
-        asyncio.run(drop())
+        asyncio.run(drop_pg_database(templates["postgresql"]))
 
 
 async def _copy_database(engine: str, templates: dict[str, str], tmp_path: Path) -> str:
@@ -58,23 +45,14 @@ async def _copy_database(engine: str, templates: dict[str, str], tmp_path: Path)
         shutil.copyfile(templates["sqlite"], target)
         return f"sqlite+aiosqlite:///{target}"
     name = f"ordergate_disp_{secrets.token_hex(4)}"
-    conn = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{templates["postgresql"]}"')
-    finally:
-        await conn.close()
+    await create_pg_database(name, template=templates["postgresql"])
     return _pg_url(name)
 
 
 async def _drop_database(url: str) -> None:
     if url.startswith("sqlite"):
         return
-    name = url.rsplit("/", 1)[1]
-    conn = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await drop_pg_database(url.rsplit("/", 1)[1])
 
 
 @pytest.fixture

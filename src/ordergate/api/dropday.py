@@ -10,19 +10,18 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import jiter
 from fastapi import APIRouter, Request, Response
 
 from ordergate.api.deps import AppSettings, Db
 from ordergate.db import Database
-from ordergate.dialects import dropday
+from ordergate.dialects import dropday, parse_leniently
 from ordergate.errors import Forbidden, OrdergateError, Unauthorized
 from ordergate.intake import submissions
 from ordergate.orders import service, store
 from ordergate.orders.store import ListFilter
 from ordergate.tenancy.auth import Principal, authorize
 from ordergate.tenancy.ratelimit import RateLimited
-from ordergate.web import json_response, nul_pointers, read_body
+from ordergate.web import json_response, read_body
 
 router = APIRouter(prefix="/dropday/api/v1", tags=["dropday"])
 
@@ -67,14 +66,8 @@ async def create_order(request: Request, db: Db, settings: AppSettings) -> Respo
     except OrdergateError:
         await _record(db, sub, 413, "rejected", [{"code": "payload_too_large"}])
         return json_response({"message": "Payload Too Large"}, 413, headers)
-    parsed: Any = None  # Laravel reads a body it cannot parse as no input at all
-    nul_at: list[str] = []
-    if sub.body.strip():
-        try:
-            parsed = jiter.from_json(sub.body, float_mode="decimal")
-        except ValueError:
-            parsed = None
-        nul_at = list(nul_pointers(parsed))
+    # Laravel reads a body it cannot parse as no input at all.
+    parsed, nul_at = parse_leniently(sub.body)
     try:
         if nul_at:  # text with NUL can be stored nowhere: an error on each such field
             _, bag = dropday.to_canonical(parsed)

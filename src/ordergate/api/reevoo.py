@@ -7,13 +7,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import jiter
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from ordergate.api.deps import AppSettings, Db
 from ordergate.db import Database
-from ordergate.dialects import reevoo
+from ordergate.dialects import blank, parse_leniently, reevoo
 from ordergate.errors import Forbidden, PayloadTooLarge, Unauthorized
 from ordergate.intake import batch, submissions
 from ordergate.orders import service
@@ -21,7 +20,7 @@ from ordergate.orders.errors import InvalidTransition
 from ordergate.orders.model import Order
 from ordergate.tenancy.auth import Principal, authorize
 from ordergate.tenancy.ratelimit import RateLimited
-from ordergate.web import json_response, nul_pointers, read_body
+from ordergate.web import json_response, read_body
 
 router = APIRouter(prefix="/reevoo/v4", tags=["reevoo"])
 
@@ -119,27 +118,21 @@ async def _rejected(
     return _answer(status, body, {submissions.HEADER: str(sub.id)})
 
 
-async def _read(request: Request, limit: int) -> bytes | None:
+async def _receive(
+    request: Request, db: Database, limit: int, *, error_key: str
+) -> tuple[submissions.Submission, Principal] | Response:
+    """What both routes do first: the key (Reevoo's 401/403/429), the submission, and the
+    body within ``limit`` (Reevoo-style 413, recorded)."""
+    principal = await _principal(request, error_key=error_key)
+    if isinstance(principal, Response):
+        return principal
+    sub = submissions.start(principal, request, dialect=reevoo.VIA)
     try:
-        return await read_body(request, limit)
+        sub.body = await read_body(request, limit)
     except PayloadTooLarge:
-        return None
-
-
-def _parse(raw: bytes) -> tuple[Any, list[str]]:
-    """The body (None when it is empty or not JSON: Reevoo's "no data"), and the pointers of
-    its text that contains NUL (which no order may hold)."""
-    if not raw.strip():
-        return None, []
-    try:
-        value = jiter.from_json(raw, float_mode="decimal")
-    except ValueError:
-        return None, []
-    return value, list(nul_pointers(value))
-
-
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
+        body = {"status": 413, "message": "Request entity too large"}
+        return await _rejected(db, sub, 413, body, ["request entity too large"])
+    return sub, principal
 
 
 def _plain(value: Any) -> Any:
@@ -177,16 +170,11 @@ def _plain(value: Any) -> Any:
     ),
 )
 async def customer_order(trkref: str, request: Request, db: Db, settings: AppSettings) -> Response:
-    principal = await _principal(request, error_key="message")
-    if isinstance(principal, Response):
-        return principal
-    sub = submissions.start(principal, request, dialect=reevoo.VIA)
-    raw = await _read(request, settings.max_body_bytes)
-    if raw is None:
-        body = {"status": 413, "message": "Request entity too large"}
-        return await _rejected(db, sub, 413, body, ["request entity too large"])
-    sub.body = raw
-    parsed, nul_at = _parse(raw)
+    received = await _receive(request, db, settings.max_body_bytes, error_key="message")
+    if isinstance(received, Response):
+        return received
+    sub, principal = received
+    parsed, nul_at = parse_leniently(sub.body or b"")
     body_trkref = parsed.get("trkref") if isinstance(parsed, dict) else None
     if (
         not reevoo.TRKREF.match(trkref)
@@ -238,16 +226,11 @@ async def customer_order(trkref: str, request: Request, db: Db, settings: AppSet
     ),
 )
 async def customer_orders(request: Request, db: Db, settings: AppSettings) -> Response:
-    principal = await _principal(request, error_key="errors")
-    if isinstance(principal, Response):
-        return principal
-    sub = submissions.start(principal, request, dialect=reevoo.VIA)
-    raw = await _read(request, settings.batch_max_bytes)
-    if raw is None:
-        body = {"status": 413, "message": "Request entity too large"}
-        return await _rejected(db, sub, 413, body, ["request entity too large"])
-    sub.body = raw
-    parsed, nul_at = _parse(raw)
+    received = await _receive(request, db, settings.batch_max_bytes, error_key="errors")
+    if isinstance(received, Response):
+        return received
+    sub, principal = received
+    parsed, nul_at = parse_leniently(sub.body or b"")
     summary = {"accepted": 0, "rejected": 0}
     if not isinstance(parsed, list) or not parsed:
         body = {
@@ -276,16 +259,11 @@ async def customer_orders(request: Request, db: Db, settings: AppSettings) -> Re
     entries: list[tuple[int, Order]] = []
     for i, element in enumerate(parsed):
         owner = element.get("trkref") if isinstance(element, dict) else None
-        if (
-            isinstance(element, dict)
-            and element
-            and not _blank(owner)
-            and owner != principal.trkref
-        ):
+        if isinstance(element, dict) and element and not blank(owner) and owner != principal.trkref:
             rejected[i] = ["Access denied"]
             continue
         messages = []
-        if isinstance(element, dict) and element and _blank(owner):
+        if isinstance(element, dict) and element and blank(owner):
             messages.append("trkref cannot be blank")
         messages += reevoo.nul_messages(nul_by_order.get(i, []))
         try:

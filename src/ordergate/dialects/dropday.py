@@ -20,6 +20,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ordergate.dialects import blank
 from ordergate.errors import ValidationFailed
 from ordergate.orders.model import Order, validate_order
 from ordergate.orders.store import StoredOrder
@@ -80,10 +81,6 @@ FORMAT = "The {attr} field format is invalid."
 INVALID = "The selected {attr} is invalid."
 
 
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and value.strip() == "")
-
-
 def _number(value: Any) -> Decimal | None:
     if isinstance(value, bool):
         return None
@@ -104,7 +101,7 @@ def _number(value: Any) -> Decimal | None:
 
 def _string(data: dict[str, Any], key: str, path: str, errors: Errors, *, required: bool) -> Any:
     value = data.get(key)
-    if _blank(value):
+    if blank(value):
         if required:
             errors.add(path, REQUIRED)
         return None
@@ -122,7 +119,7 @@ def _text_or_number(
 ) -> str | None:
     """A string that Dropday also accepts as a number (ids, phone numbers)."""
     value = data.get(key)
-    if _blank(value):
+    if blank(value):
         if required:
             errors.add(path, REQUIRED)
         return None
@@ -138,7 +135,7 @@ def _num(
     data: dict[str, Any], key: str, path: str, errors: Errors, *, required: bool
 ) -> Decimal | None:
     value = data.get(key)
-    if _blank(value):
+    if blank(value):
         if required:
             errors.add(path, REQUIRED)
         return None
@@ -165,7 +162,7 @@ def to_canonical(body: Any) -> tuple[dict[str, Any], Errors]:
         "source": _string(data, "source", "source", errors, required=True),
     }
     test = data.get("test")
-    if not _blank(test):
+    if not blank(test):
         if test in (True, False, 0, 1, "0", "1", "true", "false"):
             order["test"] = test in (True, 1, "1", "true")
         else:
@@ -178,13 +175,13 @@ def to_canonical(body: Any) -> tuple[dict[str, Any], Errors]:
     }
     email = data.get("email")
     customer: dict[str, Any] = {}
-    if not _blank(email):
+    if not blank(email):
         if not isinstance(email, str) or "@" not in email:
             errors.add("email", EMAIL)
         else:
             customer["email"] = email
     address = data.get("shipping_address")
-    if _blank(address) or address == {}:
+    if blank(address) or address == {}:
         errors.add("shipping_address", REQUIRED)
     elif not isinstance(address, dict):
         errors.add("shipping_address", ARRAY)
@@ -221,7 +218,7 @@ def to_canonical(body: Any) -> tuple[dict[str, Any], Errors]:
             customer["country"] = country
     order["customer"] = customer or None
     products = data.get("products")
-    if _blank(products) or products == []:
+    if blank(products) or products == []:
         errors.add("products", REQUIRED)
     elif not isinstance(products, list):
         errors.add("products", ARRAY)
@@ -247,7 +244,7 @@ def _item(i: int, product: Any, errors: Errors) -> dict[str, Any]:
     reference = _text_or_number(product, "reference", p + "reference", errors, required=False)
     name = _string(product, "name", p + "name", errors, required=True)
     quantity = product.get("quantity")
-    if _blank(quantity):
+    if blank(quantity):
         errors.add(p + "quantity", REQUIRED)
         quantity = 1
     else:
@@ -266,7 +263,7 @@ def _item(i: int, product: Any, errors: Errors) -> dict[str, Any]:
     price = _num(product, "price", p + "price", errors, required=True)
     ean = product.get("ean13")
     gtin = None
-    if not _blank(ean):
+    if not blank(ean):
         gtin = str(ean).strip() if isinstance(ean, str | int) and not isinstance(ean, bool) else ""
         if not _EAN.match(gtin):
             errors.add(p + "ean13", FORMAT)
@@ -276,7 +273,7 @@ def _item(i: int, product: Any, errors: Errors) -> dict[str, Any]:
         errors.add(p + "image_url", URL)
         image_url = None
     custom = product.get("custom")
-    if _blank(custom) or custom == []:  # PHP's json_encode writes an empty array as []
+    if blank(custom) or custom == []:  # PHP's json_encode writes an empty array as []
         custom = {}
     elif not isinstance(custom, dict):
         errors.add(p + "custom", ARRAY)

@@ -23,6 +23,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ordergate.dialects import blank
 from ordergate.errors import FieldError, ValidationFailed
 from ordergate.orders.model import Order, validate_order
 
@@ -63,7 +64,7 @@ class Rejected(Exception):
 
 
 def _date(value: Any, name: str, out: _Messages) -> str | None:
-    if _blank(value):
+    if blank(value):
         return None
     match = _DATE.match(value) if isinstance(value, str) else None
     if match is None:
@@ -78,7 +79,7 @@ def _date(value: Any, name: str, out: _Messages) -> str | None:
 
 
 def _price(value: Any, where: str, out: _Messages) -> Any:
-    if _blank(value):
+    if blank(value):
         return None
     finite = isinstance(value, int) or (isinstance(value, Decimal) and value.is_finite())
     if finite and not isinstance(value, bool):
@@ -100,7 +101,7 @@ class _Messages:
         self.messages: list[str] = []
         self.fields: set[str] = set()
 
-    def blank(self, name: str) -> None:
+    def cannot_be_blank(self, name: str) -> None:
         self.add(name, f"{name} cannot be blank")
 
     def invalid(self, name: str) -> None:
@@ -115,16 +116,12 @@ class _Messages:
         return any(name == f or name.startswith((f + ".", f + "[")) for f in self.fields)
 
 
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
 def _str(value: Any, name: str, out: _Messages, *, required: bool = False) -> str | None:
     """A text field: blank is absent (an error if required); anything but a string is
     invalid."""
-    if _blank(value):
+    if blank(value):
         if required:
-            out.blank(name)
+            out.cannot_be_blank(name)
         return None
     if not isinstance(value, str):
         out.invalid(name)
@@ -141,15 +138,15 @@ def to_canonical(body: Any) -> tuple[dict[str, Any], _Messages]:
     order: dict[str, Any] = {
         "order_ref": _str(body.get("order_ref"), "order_ref", out, required=True)
     }
-    if _blank(body.get("order_date")) and _blank(body.get("fulfilment_date")):
+    if blank(body.get("order_date")) and blank(body.get("fulfilment_date")):
         out.add("order_date", "order_date cannot be blank when fulfilment_date is blank")
     order["placed_at"] = _date(body.get("order_date"), "order_date", out)
     order["fulfilled_at"] = _date(body.get("fulfilment_date"), "fulfilment_date", out)
     order["language"] = _str(body.get("language"), "language", out)
     order["locale"] = _str(body.get("locale"), "locale", out)
     customer = body.get("customer")
-    if _blank(customer) or customer == {}:
-        out.blank("customer")
+    if blank(customer) or customer == {}:
+        out.cannot_be_blank("customer")
     elif not isinstance(customer, dict):
         out.invalid("customer")
     else:
@@ -169,8 +166,8 @@ def to_canonical(body: Any) -> tuple[dict[str, Any], _Messages]:
         if postcode is not None:
             order["billing_address"] = {"postal_code": postcode, "country": country}
     items = body.get("order_items")
-    if _blank(items) or items == []:
-        out.blank("order_items")
+    if blank(items) or items == []:
+        out.cannot_be_blank("order_items")
     elif not isinstance(items, list):
         out.invalid("order_items")
     else:
@@ -189,7 +186,7 @@ def _item(i: int, item: Any, out: _Messages) -> dict[str, Any]:
         out.invalid(where)
         return {"sku": "-"}  # a placeholder keeps the positions of the items after it
     metadata = item.get("metadata")
-    if _blank(metadata):
+    if blank(metadata):
         metadata = {}
     elif not isinstance(metadata, dict):
         out.invalid(f"{where}.metadata")

@@ -34,7 +34,6 @@ from ordergate.events.tables import events, webhook_attempts, webhook_deliveries
 from ordergate.orders.fields import iso_utc
 
 PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
-STATUSES = (PENDING, SUCCEEDED, FAILED)
 
 d = webhook_deliveries.c
 w = webhook_endpoints.c

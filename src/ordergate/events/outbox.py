@@ -26,8 +26,6 @@ from ordergate.events.tables import events
 from ordergate.orders.fields import iso_utc
 from ordergate.tenancy.service import EVENT_IDS
 
-TYPES = ("order.created", "order.updated", "order.fulfilled", "order.cancelled")
-
 
 def event(
     organisation_id: UUID,

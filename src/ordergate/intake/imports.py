@@ -108,10 +108,6 @@ class Counts:
                     }
                 )
 
-    @property
-    def failed(self) -> int:
-        return self.conflicts + self.invalid
-
     def columns(self) -> dict[str, Any]:
         return {
             "processed": self.processed,

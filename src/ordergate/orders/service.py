@@ -108,6 +108,25 @@ class NewOrder:
         return self.order if self.order is not None else validate_order(self.document())
 
 
+async def _stored_by_ref(
+    conn: AsyncConnection,
+    requests: Sequence[NewOrder],
+    docs: Sequence[dict[str, Any]],
+    *,
+    for_update: bool,
+) -> dict[tuple[UUID, str], StoredOrder]:
+    """The stored orders with the requests' order_refs, by (organisation, order_ref): one
+    look-up per organisation (rows locked with ``for_update``)."""
+    refs_by_org: dict[UUID, set[str]] = {}
+    for r, doc in zip(requests, docs, strict=True):
+        refs_by_org.setdefault(r.principal.organisation_id, set()).add(doc["order_ref"])
+    known: dict[tuple[UUID, str], StoredOrder] = {}
+    for org_id, refs in refs_by_org.items():
+        stored = await store.get_by_refs(conn, org_id, list(refs), for_update=for_update)
+        known.update({(org_id, ref): order for ref, order in stored.items()})
+    return known
+
+
 async def create_many(
     conn: AsyncConnection, requests: Sequence[NewOrder]
 ) -> list[Result | OrderRefConflict]:
@@ -118,13 +137,7 @@ async def create_many(
     (returned, not raised) for the same order_ref with different content.
     """
     docs = [r.document() for r in requests]
-    refs_by_org: dict[UUID, list[str]] = {}
-    for r, doc in zip(requests, docs, strict=True):
-        refs_by_org.setdefault(r.principal.organisation_id, []).append(doc["order_ref"])
-    known: dict[tuple[UUID, str], StoredOrder] = {}
-    for org_id, refs in refs_by_org.items():
-        for ref, stored in (await store.get_by_refs(conn, org_id, list(set(refs)))).items():
-            known[(org_id, ref)] = stored
+    known = await _stored_by_ref(conn, requests, docs, for_update=False)
 
     # Per request: a settled outcome, a new order to insert, or (an int) the index of an
     # earlier request in this call with the same order_ref, which it is compared with.
@@ -189,13 +202,7 @@ async def upsert_many(
     order_ref) may appear once. One outcome per request, in order: ``created``, ``updated``,
     ``unchanged``, or :class:`Refused` for a replacement that the lifecycle does not allow."""
     docs = [r.document() for r in requests]
-    refs_by_org: dict[UUID, list[str]] = {}
-    for r, doc in zip(requests, docs, strict=True):
-        refs_by_org.setdefault(r.principal.organisation_id, []).append(doc["order_ref"])
-    known: dict[tuple[UUID, str], StoredOrder] = {}
-    for org_id, refs in refs_by_org.items():
-        stored = await store.get_by_refs(conn, org_id, refs, for_update=True)
-        known.update({(org_id, ref): order for ref, order in stored.items()})
+    known = await _stored_by_ref(conn, requests, docs, for_update=True)
 
     results: list[Result | Refused | None] = []
     changed: list[tuple[StoredOrder, dict[str, Any], NewOrder, str]] = []
