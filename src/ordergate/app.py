@@ -25,6 +25,7 @@ from ordergate.api import health, openapi
 from ordergate.api import imports as imports_api
 from ordergate.api import lifecycle as lifecycle_api
 from ordergate.api import orders as orders_api
+from ordergate.api import parcellab as parcellab_api
 from ordergate.api import reevoo as reevoo_api
 from ordergate.api import submissions as submissions_api
 from ordergate.api import webhooks as webhooks_api
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks_api.router)
     app.include_router(reevoo_api.router)
     app.include_router(dropday_api.router)
+    app.include_router(parcellab_api.router)
     _install_error_handlers(app)
     openapi.install(app)
     return app

@@ -522,8 +522,11 @@ async def cancel(
     order_id: UUID,
     reason: str,
     note: str | None = None,
+    *,
+    at: dt.datetime | None = None,
 ) -> StoredOrder:
-    """Cancel an order that is not final (409 ``invalid_transition`` otherwise)."""
+    """Cancel an order that is not final (409 ``invalid_transition`` otherwise); ``at`` is
+    when it was cancelled, if not now."""
     order = await get(conn, principal, order_id, for_update=True)
     lifecycle.check_transition(Status(order.status), Status.CANCELLED)
     _changed(order)
@@ -531,7 +534,7 @@ async def cancel(
     order.cancellation = {
         "reason": reason,
         "note": note,
-        "cancelled_at": iso_utc(order.updated_at),
+        "cancelled_at": iso_utc(at or order.updated_at),
     }
     position = await store.update(conn, order, previous_doc=order.doc)
     await history.append(conn, [history.cancelled(order, principal.key_id)])

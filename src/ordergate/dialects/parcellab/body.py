@@ -1,0 +1,690 @@
+"""A parcelLab order body (PUT or POST ``/v4/track/orders/``) → a canonical merge patch,
+the mutations to apply after it, and DRF's errors for every field that is wrong.
+
+parcelLab merges what it is sent with what it has, so a body is read as a set of changes:
+:func:`read` turns each field that is present into a change of the canonical document (a
+JSON merge patch: ``null`` clears, objects merge, lists replace), and :func:`document`
+applies them to the stored order (or to nothing, for a new one). The canonical validation
+then runs on the whole result, and what it still finds is reported on the parcelLab field
+it came from (:func:`vendor_attr`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from ordergate.dialects.parcellab import Errors
+from ordergate.errors import FieldError, ValidationFailed
+from ordergate.orders.documents import merge_patch
+from ordergate.orders.fields import country_alpha2
+from ordergate.orders.model import MAX_ITEMS, MAX_TAGS, Order, validate_order
+
+MONEY = re.compile(r"^-?[0-9]{1,8}(?:\.[0-9]{1,2})?$")
+TAG = re.compile(r"^[^:]+:.+$", re.DOTALL)
+DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+REASONS = ("customer", "inventory", "payment", "other")
+MUTATION_TYPES = ("add_tracking", "cancel_tracking", "cancel_order", "change_line_item_quantity")
+# Metadata keys that hold parcelLab fields with no canonical home; additional_attributes
+# may not use the prefix.
+RESERVED = "parcellab_"
+ORDER_STATUS_KEY = "parcellab_order_status"
+MAX_QUANTITY = 1_000_000
+
+# DRF's sentences
+REQUIRED = ("required", "This field is required.")
+NULL = ("null", "This field may not be null.")
+BLANK = ("blank", "This field may not be blank.")
+NOT_STRING = ("invalid", "Not a valid string.")
+INTEGER = ("invalid", "A valid integer is required.")
+BOOLEAN = ("invalid", "Must be a valid boolean.")
+PATTERN = ("invalid", "Enter a valid value.")
+EMAIL = ("invalid", "Enter a valid email address.")
+EMPTY = ("empty", "This list may not be empty.")
+DATE_FORMAT = ("invalid", "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.")
+DATETIME_FORMAT = (
+    "invalid",
+    "Datetime has wrong format. Use one of these formats instead: "
+    "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].",
+)
+
+_TRUE = (True, 1, "true", "True", "TRUE", "1", "yes", "on", "t", "y")
+_FALSE = (False, 0, "false", "False", "FALSE", "0", "no", "off", "f", "n")
+_SKIP: Any = object()  # a field that is absent, or invalid (its error is recorded)
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return "float"
+    return "NoneType" if value is None else type(value).__name__
+
+
+def _choice(value: Any) -> tuple[str, str]:
+    return ("invalid_choice", f'"{value}" is not a valid choice.')
+
+
+def _max_length(n: int) -> tuple[str, str]:
+    return ("max_length", f"Ensure this field has no more than {n} characters.")
+
+
+def _not_a_list(value: Any) -> tuple[str, str]:
+    return ("not_a_list", f'Expected a list of items but got type "{_type_name(value)}".')
+
+
+def _not_a_dict(value: Any) -> tuple[str, str]:
+    return ("invalid", f"Invalid data. Expected a dictionary, but got {_type_name(value)}.")
+
+
+class _Reader:
+    """DRF's field types over one JSON object: each returns the value, ``None`` for an
+    explicit ``null`` (where allowed: it clears the field), or ``_SKIP``."""
+
+    def __init__(self, data: dict[str, Any], prefix: str, errors: Errors) -> None:
+        self.data = data
+        self.prefix = prefix
+        self.errors = errors
+
+    def attr(self, key: str) -> str:
+        return self.prefix + key
+
+    def fail(self, key: str, error: tuple[str, str]) -> Any:
+        self.errors.add(self.attr(key), *error)
+        return _SKIP
+
+    def raw(self, key: str, *, nullable: bool = True, required: bool = False) -> Any:
+        if key not in self.data:
+            return self.fail(key, REQUIRED) if required else _SKIP
+        value = self.data[key]
+        if value is None and not nullable:
+            return self.fail(key, NULL)
+        return value
+
+    def text(
+        self, key: str, max_length: int, *, nullable: bool = True, required: bool = False
+    ) -> Any:
+        value = self.raw(key, nullable=nullable, required=required)
+        if value is _SKIP or value is None:
+            return value
+        if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+            return self.fail(key, NOT_STRING)
+        text = (str(value) if isinstance(value, str | int) else format(value, "f")).strip()
+        if not text:
+            return self.fail(key, BLANK)
+        if len(text) > max_length:
+            return self.fail(key, _max_length(max_length))
+        return text
+
+    def money(self, key: str) -> Any:
+        value = self.raw(key)
+        if value is _SKIP or value is None:
+            return value
+        if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+            return self.fail(key, NOT_STRING)
+        text = str(value).strip()
+        if not MONEY.match(text):
+            return self.fail(key, PATTERN)
+        return text
+
+    def integer(self, key: str, *, low: int, high: int, required: bool = False) -> Any:
+        value = self.raw(key, nullable=False, required=required)
+        if value is _SKIP:
+            return value
+        number: int | None = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif isinstance(value, Decimal) and value.is_finite() and value == value.to_integral():
+            number = int(value) if value.adjusted() < 20 else None
+        elif isinstance(value, str) and re.fullmatch(r"\s*-?[0-9]{1,20}(?:\.0*)?\s*", value):
+            number = int(value.strip().split(".")[0])
+        if number is None:
+            return self.fail(key, INTEGER)
+        if number < low:
+            return self.fail(
+                key, ("min_value", f"Ensure this value is greater than or equal to {low}.")
+            )
+        if number > high:
+            return self.fail(
+                key, ("max_value", f"Ensure this value is less than or equal to {high}.")
+            )
+        return number
+
+    def boolean(self, key: str) -> Any:
+        value = self.raw(key)
+        if value is _SKIP or value is None:
+            return value
+        if isinstance(value, bool | int | str) and value in _TRUE:
+            return True
+        if isinstance(value, bool | int | str) and value in _FALSE:
+            return False
+        return self.fail(key, BOOLEAN)
+
+    def date(self, key: str) -> Any:
+        value = self.raw(key)
+        if value is _SKIP or value is None:
+            return value
+        if not isinstance(value, str) or not DATE.match(value.strip()):
+            return self.fail(key, DATE_FORMAT)
+        try:
+            return dt.date.fromisoformat(value.strip()).isoformat()
+        except ValueError:
+            return self.fail(key, DATE_FORMAT)
+
+    def datetime(self, key: str, *, nullable: bool = True) -> Any:
+        value = self.raw(key, nullable=nullable)
+        if value is _SKIP or value is None:
+            return value
+        parsed = parse_datetime(value)
+        return self.fail(key, DATETIME_FORMAT) if parsed is None else parsed
+
+    def choice(self, key: str, choices: tuple[str, ...], *, required: bool = False) -> Any:
+        value = self.raw(key, nullable=not required, required=required)
+        if value is _SKIP or value is None:
+            return value
+        if not isinstance(value, str) or value not in choices:
+            return self.fail(key, _choice(value))
+        return value
+
+    def country(self, key: str, *, required: bool = False) -> Any:
+        """ISO 3166-1 alpha-3 (``DEU``) → the canonical alpha-2 (``DE``)."""
+        value = self.text(key, 3, nullable=not required, required=required)
+        if value is _SKIP or value is None:
+            return value
+        alpha2 = country_alpha2(value) if len(value) == 3 and value.isalpha() else None
+        return self.fail(key, _choice(value)) if alpha2 is None else alpha2
+
+    def object(self, key: str) -> Any:
+        value = self.raw(key)
+        if value is _SKIP or value is None:
+            return value
+        return value if isinstance(value, dict) else self.fail(key, _not_a_dict(value))
+
+    def array(self, key: str, *, required: bool = False) -> Any:
+        value = self.raw(key, nullable=False, required=required)
+        if value is _SKIP:
+            return value
+        return value if isinstance(value, list) else self.fail(key, _not_a_list(value))
+
+
+def parse_datetime(value: Any) -> dt.datetime | None:
+    """DRF's ISO 8601 date-time (naive = UTC), or None."""
+    if not isinstance(value, str) or not re.match(r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]", value):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip().replace("z", "Z").replace("Z", "+00:00"))
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt.UTC)
+        return parsed.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+# --- mutations --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class TrackedLine:
+    line_item_id: str
+    quantity: int | None  # None: whatever is left of the line
+
+
+@dataclass(slots=True)
+class Mutation:
+    """One entry of ``mutations``, checked; applied by the route after the order fields."""
+
+    type: str
+    reason: str | None = None  # cancel_order
+    cancelled_at: dt.datetime | None = None
+    tracking_number: str | None = None  # add_tracking
+    courier: str | None = None
+    articles: list[TrackedLine] | None = None
+    line_item_id: str | None = None  # change_line_item_quantity
+    quantity: int | None = None
+
+
+def _mutation(i: int, raw: Any, errors: Errors) -> Mutation | None:
+    prefix = f"mutations.{i}"
+    if not isinstance(raw, dict):
+        errors.add(prefix, *_not_a_dict(raw))
+        return None
+    f = _Reader(raw, prefix + ".", errors)
+    kind = f.choice("type", MUTATION_TYPES, required=True)
+    if kind is _SKIP:
+        return None
+    m = Mutation(type=kind)
+    if kind == "cancel_order":
+        reason = f.choice("cancelled_reason", REASONS)
+        m.reason = reason if isinstance(reason, str) else None
+        at = f.datetime("cancelled_date")
+        m.cancelled_at = None if at is _SKIP else at
+    elif kind == "add_tracking":
+        tracking = f.raw("tracking", nullable=False, required=True)
+        if tracking is _SKIP:
+            return None
+        if not isinstance(tracking, dict):
+            errors.add(prefix + ".tracking", *_not_a_dict(tracking))
+            return None
+        t = _Reader(tracking, prefix + ".tracking.", errors)
+        number = t.text("tracking_number", 255, nullable=False, required=True)
+        courier = t.text("courier", 255, nullable=False, required=True)
+        articles = t.array("articles") if tracking.get("articles") is not None else _SKIP
+        lines: list[TrackedLine] | None = None
+        if articles is not _SKIP:
+            lines = []
+            for j, article in enumerate(articles):
+                at_j = f"{prefix}.tracking.articles.{j}"
+                if not isinstance(article, dict):
+                    errors.add(at_j, *_not_a_dict(article))
+                    continue
+                a = _Reader(article, at_j + ".", errors)
+                line = a.text("line_item_id", 64, nullable=False, required=True)
+                qty = (
+                    a.integer("quantity", low=1, high=MAX_QUANTITY)
+                    if article.get("quantity") is not None
+                    else None
+                )
+                if line is not _SKIP and qty is not _SKIP:
+                    lines.append(TrackedLine(line, qty))
+        if number is _SKIP or courier is _SKIP:
+            return None
+        m.tracking_number, m.courier, m.articles = number, courier, lines
+    elif kind == "change_line_item_quantity":
+        line = f.text("line_item_id", 64, nullable=False, required=True)
+        qty = f.integer("quantity", low=1, high=MAX_QUANTITY, required=True)
+        if line is _SKIP or qty is _SKIP:
+            return None
+        m.line_item_id, m.quantity = line, qty
+    return m
+
+
+# --- the body -----------------------------------------------------------------------------
+
+# parcelLab address field → canonical address field
+_ADDRESS_TEXT = {
+    "company": ("company", 255),
+    "address_line": ("line1", 255),
+    "address_line_2": ("line2", 255),
+    "postal_code": ("postal_code", 32),
+    "city": ("city", 255),
+    "region": ("region", 255),
+    "phone": ("phone", 64),
+    "email": ("email", 320),
+}
+_ADDRESS_REQUIRED = ("address_line", "postal_code", "city", "country_iso3")
+ADDRESS_FIELDS = ("name", "company", "line1", "line2", "postal_code", "city", "region",
+                  "country", "phone", "email")  # fmt: skip
+# money field → canonical totals field
+TOTALS = {
+    "order_total_amount": "total",
+    "order_tax_amount": "tax",
+    "order_net_amount": "subtotal",
+    "order_discount_amount": "discount",
+    "shipping_cost_total": "shipping",
+}
+# simple text fields → (canonical field, max length)
+_TEXT = {
+    "order_number": ("order_number", 255),
+    "client_key": ("source", 255),
+    "language_iso2": ("language", 3),
+    "delivery_method": ("delivery_method", 255),
+    "invoice_number": ("invoice_number", 255),
+    "payment_method": ("payment_method", 255),
+    "order_currency": ("currency", 3),
+    "channel": ("channel", 255),
+    "timezone": ("timezone", 64),
+}
+ANNOUNCED = {
+    "announced_delivery_date": "date",
+    "announced_delivery_date_min": "earliest",
+    "announced_delivery_date_max": "latest",
+}
+_ARTICLE_TEXT = {
+    "line_item_id": ("line_id", 64),
+    "sku": ("sku", 255),
+    "article_name": ("name", 1000),
+    "article_image_url": ("image_url", 2048),
+    "article_category": ("category", 255),
+}
+
+
+@dataclass(slots=True)
+class Body:
+    """What one PUT/POST body asks for."""
+
+    key: str | None = None  # the order's identity: external_reference, else order_number
+    key_attr: str = "order_number"
+    account: int | None = None
+    patch: dict[str, Any] = field(default_factory=dict)  # canonical merge patch
+    articles: list[dict[str, Any]] | None = None  # canonical item fields sent, per article
+    mutations: list[Mutation] = field(default_factory=list)
+    cancelled_reason: str | None = None  # defaults for cancel_order
+    cancelled_at: dt.datetime | None = None
+    sent: set[str] = field(default_factory=set)  # top-level fields present
+    clear_attributes: bool = False  # additional_attributes: null
+
+    def set(self, path: tuple[str, ...], value: Any) -> None:
+        node = self.patch
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+
+
+def _address(f: _Reader, key: str, body: Body, errors: Errors) -> None:
+    value = f.object(key)
+    if value is _SKIP:
+        return
+    if value is None or value == {}:  # parcelLab's "no address"
+        body.patch[key] = None
+        return
+    a = _Reader(value, f"{key}.", errors)
+    address: dict[str, Any] = {name: None for name in ADDRESS_FIELDS}
+    for vendor, (canonical, max_length) in _ADDRESS_TEXT.items():
+        text = a.text(vendor, max_length, nullable=vendor not in _ADDRESS_REQUIRED,
+                      required=vendor in _ADDRESS_REQUIRED)  # fmt: skip
+        if text is not _SKIP:
+            address[canonical] = text
+    country = a.country("country_iso3", required=True)
+    if country is not _SKIP:
+        address["country"] = country
+    first = a.text("first_name", 255)
+    last = a.text("last_name", 255)
+    names = [n for n in (first, last) if isinstance(n, str)]
+    address["name"] = " ".join(names) or None
+    body.patch[key] = address
+
+
+def _article(i: int, raw: Any, errors: Errors) -> dict[str, Any]:
+    prefix = f"articles_order.{i}"
+    if not isinstance(raw, dict):
+        errors.add(prefix, *_not_a_dict(raw))
+        return {}
+    a = _Reader(raw, prefix + ".", errors)
+    item: dict[str, Any] = {}
+    for vendor, (canonical, max_length) in _ARTICLE_TEXT.items():
+        value = a.text(vendor, max_length, nullable=vendor != "line_item_id")
+        if value is not _SKIP:
+            item[canonical] = value
+    quantity = a.integer("quantity", low=1, high=MAX_QUANTITY)
+    if quantity is not _SKIP:
+        item["quantity"] = quantity
+    price = a.money("unit_price")
+    if price is not _SKIP:
+        item["unit_price"] = price
+    return item
+
+
+def read(raw: Any) -> tuple[Body, Errors]:
+    """Read a body in parcelLab's shape: what it changes, and DRF's errors."""
+    errors = Errors()
+    body = Body()
+    if not isinstance(raw, dict):
+        errors.add("non_field_errors", *_not_a_dict(raw))
+        return body, errors
+    body.sent = set(raw)
+    f = _Reader(raw, "", errors)
+
+    account = f.integer("account", low=0, high=2**63 - 1)
+    body.account = None if account is _SKIP else account
+    reference = f.text("external_reference", 255, nullable=False)
+    number = f.text("order_number", 255, nullable=False)
+    if reference is not _SKIP:
+        body.key, body.key_attr = reference, "external_reference"
+    elif number is not _SKIP:
+        body.key, body.key_attr = number, "order_number"
+
+    for vendor, (canonical, max_length) in _TEXT.items():
+        value = number if vendor == "order_number" else f.text(vendor, max_length)
+        if value is not _SKIP:
+            body.set((canonical,), value)
+    for vendor, canonical in TOTALS.items():
+        value = f.money(vendor)
+        if value is not _SKIP:
+            body.set(("totals", canonical), value)
+    for vendor, canonical in ANNOUNCED.items():
+        value = f.date(vendor)
+        if value is not _SKIP:
+            body.set(("promised_delivery", canonical), value)
+    placed = f.datetime("order_date")
+    if placed is not _SKIP:
+        body.set(("placed_at",), None if placed is None else placed.isoformat())
+
+    email = f.text("recipient_email", 320, nullable=False)
+    if email is not _SKIP:
+        body.set(("customer", "email"), None if email == "_unset" else email)
+    customer_number = f.text("customer_number", 255)
+    if customer_number is not _SKIP:
+        body.set(("customer", "customer_ref"), customer_number)
+
+    _address(f, "shipping_address", body, errors)
+    _address(f, "billing_address", body, errors)
+    # Loose recipient fields: parts of the shipping address. recipient_name wins over the
+    # address's first and last name; the address's country over destination_country_iso3.
+    loose: dict[str, Any] = {}
+    destination = f.country("destination_country_iso3")
+    if destination is not _SKIP:
+        loose["country"] = destination
+    for vendor, canonical, max_length in (("recipient_name", "name", 255),
+                                          ("recipient_phone", "phone", 64)):  # fmt: skip
+        value = f.text(vendor, max_length)
+        if value is not _SKIP:
+            loose[canonical] = value
+    if loose:
+        address = body.patch.get("shipping_address", _SKIP)
+        if isinstance(address, dict):  # sent whole
+            loose.pop("country", None)
+            address.update(loose)
+        elif address is None:  # sent as {}: the loose fields are all there is
+            body.patch["shipping_address"] = {name: loose.get(name) for name in ADDRESS_FIELDS}
+        else:
+            body.patch["shipping_address"] = loose
+
+    status = f.text("order_status", 255)
+    if status is not _SKIP:
+        body.set(("metadata", ORDER_STATUS_KEY), status)
+    f.boolean("has_multiple_shipments")  # checked; nothing in ordergate holds it
+
+    reason = f.choice("cancelled_reason", REASONS)
+    body.cancelled_reason = reason if isinstance(reason, str) else None
+    cancelled = f.datetime("cancelled_date")
+    body.cancelled_at = None if cancelled is _SKIP else cancelled
+
+    tags = f.raw("tags")
+    if tags is None:
+        body.set(("tags",), [])
+    elif tags is not _SKIP:
+        if not isinstance(tags, list):
+            errors.add("tags", *_not_a_list(tags))
+        elif len(tags) > MAX_TAGS:
+            errors.add(
+                "tags", "max_length", f"Ensure this field has no more than {MAX_TAGS} elements."
+            )
+        else:
+            good = []
+            for i, tag in enumerate(tags):
+                if not isinstance(tag, str):
+                    errors.add(f"tags.{i}", *NOT_STRING)
+                elif len(tag) > 255:
+                    errors.add(f"tags.{i}", *_max_length(255))
+                elif not TAG.match(tag):
+                    errors.add(f"tags.{i}", "invalid", 'Enter a tag of the form "key:value".')
+                else:
+                    good.append(tag)
+            body.set(("tags",), good)
+
+    attributes = f.object("additional_attributes")
+    body.clear_attributes = attributes is None
+    if isinstance(attributes, dict):
+        for key, value in attributes.items():
+            if key.startswith(RESERVED):
+                errors.add(
+                    f"additional_attributes.{key}",
+                    "invalid",
+                    f'Attribute names starting with "{RESERVED}" are reserved.',
+                )
+            else:
+                body.set(("metadata", key), value)
+
+    articles = f.array("articles_order")
+    if articles is not _SKIP:
+        if len(articles) > MAX_ITEMS:
+            errors.add(
+                "articles_order",
+                "max_length",
+                f"Ensure this field has no more than {MAX_ITEMS} elements.",
+            )
+        else:
+            body.articles = [_article(i, a, errors) for i, a in enumerate(articles)]
+
+    mutations = f.array("mutations")
+    if mutations is not _SKIP:
+        for i, raw_mutation in enumerate(mutations):
+            m = _mutation(i, raw_mutation, errors)
+            if m is not None:
+                body.mutations.append(m)
+    return body, errors
+
+
+def require_for_create(body: Body, errors: Errors) -> None:
+    """A new order needs an identity, a recipient email and at least one article."""
+    if body.key is None and not errors.has("external_reference") and not errors.has("order_number"):
+        errors.add("order_number", *REQUIRED)
+    if "recipient_email" not in body.sent:
+        errors.add("recipient_email", *REQUIRED)
+    if body.articles is None and not errors.has("articles_order"):
+        errors.add("articles_order", *REQUIRED)
+    elif body.articles == []:
+        errors.add("articles_order", *EMPTY)
+
+
+def _items(articles: list[dict[str, Any]], stored: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The new lines: each article sent, over the stored line with the same line_item_id
+    (so that what parcelLab does not carry, a GTIN or a brand, is kept)."""
+    by_line = {item["line_id"]: item for item in stored}
+    items = []
+    for i, article in enumerate(articles):
+        line_id = article.get("line_id") or str(i + 1)
+        item = {k: v for k, v in by_line.get(line_id, {}).items() if v is not None}
+        item.update({k: v for k, v in article.items() if v is not None})
+        for k, v in article.items():
+            if v is None:
+                item.pop(k, None)
+        item["line_id"] = line_id
+        if not item.get("sku"):  # parcelLab lines may have no SKU: the line id stands in
+            item["sku"] = line_id
+        items.append(item)
+    return items
+
+
+def document(body: Body, stored: dict[str, Any] | None) -> dict[str, Any]:
+    """The canonical order this body asks for: the stored one with the changes merged."""
+    base: dict[str, Any] = dict(stored) if stored is not None else {"order_ref": body.key}
+    if body.clear_attributes:  # the client's attributes go, parcelLab's own fields stay
+        base["metadata"] = {
+            k: v for k, v in (base.get("metadata") or {}).items() if k.startswith(RESERVED)
+        }
+    doc = merge_patch(base, body.patch)
+    if body.articles is not None:
+        doc["items"] = _items(body.articles, (stored or {}).get("items") or [])
+    return {k: v for k, v in doc.items() if v is not None}
+
+
+# --- canonical errors → parcelLab attrs ------------------------------------------------------
+
+_TOP_OUT = {canonical: vendor for vendor, (canonical, _) in _TEXT.items()}
+_TOP_OUT.update({"placed_at": "order_date", "tags": "tags", "items": "articles_order"})
+_ADDRESS_OUT = {canonical: vendor for vendor, (canonical, _) in _ADDRESS_TEXT.items()}
+_ADDRESS_OUT.update({"country": "country_iso3", "name": "first_name"})
+_ITEM_OUT = {canonical: vendor for vendor, (canonical, _) in _ARTICLE_TEXT.items()}
+_ITEM_OUT.update({"quantity": "quantity", "unit_price": "unit_price"})
+_TOTALS_OUT = {canonical: vendor for vendor, canonical in TOTALS.items()}
+_ANNOUNCED_OUT = {canonical: vendor for vendor, canonical in ANNOUNCED.items()}
+
+
+def vendor_attr(pointer: str, body: Body) -> str:
+    """The parcelLab field that a canonical pointer's value came from."""
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+    if not parts:
+        return "non_field_errors"
+    head, rest = parts[0], parts[1:]
+    if head == "order_ref":
+        return body.key_attr
+    if head in ("shipping_address", "billing_address") and rest:
+        sent_whole = head in body.sent
+        if head == "shipping_address" and not sent_whole:
+            loose = {"country": "destination_country_iso3", "name": "recipient_name",
+                     "phone": "recipient_phone"}  # fmt: skip
+            return loose.get(rest[0], head)
+        if head == "shipping_address" and rest[0] == "name" and "recipient_name" in body.sent:
+            return "recipient_name"
+        return f"{head}.{_ADDRESS_OUT.get(rest[0], rest[0])}"
+    if head == "customer" and rest:
+        return "customer_number" if rest[0] == "customer_ref" else "recipient_email"
+    if head == "totals" and rest:
+        return _TOTALS_OUT.get(rest[0], "order_total_amount")
+    if head == "promised_delivery" and rest:
+        return _ANNOUNCED_OUT.get(rest[0], "announced_delivery_date")
+    if head == "metadata" and rest:
+        return "order_status" if rest[0] == ORDER_STATUS_KEY else f"additional_attributes.{rest[0]}"
+    if head == "tags" and rest:
+        return f"tags.{rest[0]}"
+    if head == "items" and len(rest) >= 2:
+        return f"articles_order.{rest[0]}.{_ITEM_OUT.get(rest[1], rest[1])}"
+    if head == "items" and rest:
+        return f"articles_order.{rest[0]}"
+    return _TOP_OUT.get(head, head)
+
+
+def _value_at(doc: Any, pointer: str) -> Any:
+    for part in pointer.split("/")[1:]:
+        if isinstance(doc, dict):
+            doc = doc.get(part)
+        elif isinstance(doc, list) and part.isdigit() and int(part) < len(doc):
+            doc = doc[int(part)]
+        else:
+            return None
+    return doc
+
+
+def _drf(error: FieldError, doc: dict[str, Any]) -> tuple[str, str]:
+    """DRF's code and sentence for a canonical error."""
+    if error.code == "required":
+        return REQUIRED
+    if error.code == "invalid_email":
+        return EMAIL
+    if error.code in (
+        "invalid_country",
+        "invalid_currency",
+        "invalid_language",
+        "invalid_timezone",
+    ):
+        return _choice(_value_at(doc, error.pointer))
+    if error.code == "too_long":
+        limit = re.search(r"[0-9]+", error.detail)
+        return _max_length(int(limit[0])) if limit else ("max_length", error.detail)
+    if error.code == "too_few_items":
+        return EMPTY
+    if error.code == "duplicate":
+        return ("unique", "Line item ids must be unique within the order.")
+    if error.code == "invalid_url":
+        return ("invalid", "Enter a valid URL.")
+    if error.code == "invalid_key":
+        return ("invalid", "Attribute names are 1 to 64 characters of a-z, 0-9 and _.")
+    return ("invalid", error.detail)
+
+
+def validate(body: Body, doc: dict[str, Any], errors: Errors) -> Order | None:
+    """The canonical order, or None with every remaining error added in parcelLab's terms
+    (a field whose parcelLab rule already failed is not reported twice)."""
+    already = {e["attr"] for e in errors.items}
+    try:
+        order = validate_order(doc)
+    except ValidationFailed as exc:
+        for error in exc.errors:
+            attr = vendor_attr(error.pointer, body)
+            if attr in already or any(attr.startswith(a + ".") for a in already if a):
+                continue
+            errors.add(attr, *_drf(error, doc))
+        return None
+    return None if errors else order
