@@ -14,18 +14,26 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from ordergate.dialects.parcellab import Errors
+from ordergate.dialects.parcellab.fields import (
+    EMAIL,
+    EMPTY,
+    NOT_STRING,
+    REQUIRED,
+    SKIP,
+    Reader,
+    not_a_choice,
+    not_a_dict,
+    not_a_list,
+    too_long,
+)
 from ordergate.errors import FieldError, ValidationFailed
 from ordergate.orders.documents import merge_patch
-from ordergate.orders.fields import country_alpha2
 from ordergate.orders.model import MAX_ITEMS, MAX_TAGS, Order, validate_order
 
-MONEY = re.compile(r"^-?[0-9]{1,8}(?:\.[0-9]{1,2})?$")
 TAG = re.compile(r"^[^:]+:.+$", re.DOTALL)
-DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 REASONS = ("customer", "inventory", "payment", "other")
 MUTATION_TYPES = ("add_tracking", "cancel_tracking", "cancel_order", "change_line_item_quantity")
 # Metadata keys that hold parcelLab fields with no canonical home; additional_attributes
@@ -33,192 +41,6 @@ MUTATION_TYPES = ("add_tracking", "cancel_tracking", "cancel_order", "change_lin
 RESERVED = "parcellab_"
 ORDER_STATUS_KEY = "parcellab_order_status"
 MAX_QUANTITY = 1_000_000
-
-# DRF's sentences
-REQUIRED = ("required", "This field is required.")
-NULL = ("null", "This field may not be null.")
-BLANK = ("blank", "This field may not be blank.")
-NOT_STRING = ("invalid", "Not a valid string.")
-INTEGER = ("invalid", "A valid integer is required.")
-BOOLEAN = ("invalid", "Must be a valid boolean.")
-PATTERN = ("invalid", "Enter a valid value.")
-EMAIL = ("invalid", "Enter a valid email address.")
-EMPTY = ("empty", "This list may not be empty.")
-DATE_FORMAT = ("invalid", "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.")
-DATETIME_FORMAT = (
-    "invalid",
-    "Datetime has wrong format. Use one of these formats instead: "
-    "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].",
-)
-
-_TRUE = (True, 1, "true", "True", "TRUE", "1", "yes", "on", "t", "y")
-_FALSE = (False, 0, "false", "False", "FALSE", "0", "no", "off", "f", "n")
-_SKIP: Any = object()  # a field that is absent, or invalid (its error is recorded)
-
-
-def _type_name(value: Any) -> str:
-    if isinstance(value, Decimal):
-        return "float"
-    return "NoneType" if value is None else type(value).__name__
-
-
-def _choice(value: Any) -> tuple[str, str]:
-    return ("invalid_choice", f'"{value}" is not a valid choice.')
-
-
-def _max_length(n: int) -> tuple[str, str]:
-    return ("max_length", f"Ensure this field has no more than {n} characters.")
-
-
-def _not_a_list(value: Any) -> tuple[str, str]:
-    return ("not_a_list", f'Expected a list of items but got type "{_type_name(value)}".')
-
-
-def _not_a_dict(value: Any) -> tuple[str, str]:
-    return ("invalid", f"Invalid data. Expected a dictionary, but got {_type_name(value)}.")
-
-
-class _Reader:
-    """DRF's field types over one JSON object: each returns the value, ``None`` for an
-    explicit ``null`` (where allowed: it clears the field), or ``_SKIP``."""
-
-    def __init__(self, data: dict[str, Any], prefix: str, errors: Errors) -> None:
-        self.data = data
-        self.prefix = prefix
-        self.errors = errors
-
-    def attr(self, key: str) -> str:
-        return self.prefix + key
-
-    def fail(self, key: str, error: tuple[str, str]) -> Any:
-        self.errors.add(self.attr(key), *error)
-        return _SKIP
-
-    def raw(self, key: str, *, nullable: bool = True, required: bool = False) -> Any:
-        if key not in self.data:
-            return self.fail(key, REQUIRED) if required else _SKIP
-        value = self.data[key]
-        if value is None and not nullable:
-            return self.fail(key, NULL)
-        return value
-
-    def text(
-        self, key: str, max_length: int, *, nullable: bool = True, required: bool = False
-    ) -> Any:
-        value = self.raw(key, nullable=nullable, required=required)
-        if value is _SKIP or value is None:
-            return value
-        if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-            return self.fail(key, NOT_STRING)
-        text = (str(value) if isinstance(value, str | int) else format(value, "f")).strip()
-        if not text:
-            return self.fail(key, BLANK)
-        if len(text) > max_length:
-            return self.fail(key, _max_length(max_length))
-        return text
-
-    def money(self, key: str) -> Any:
-        value = self.raw(key)
-        if value is _SKIP or value is None:
-            return value
-        if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-            return self.fail(key, NOT_STRING)
-        text = str(value).strip()
-        if not MONEY.match(text):
-            return self.fail(key, PATTERN)
-        return text
-
-    def integer(self, key: str, *, low: int, high: int, required: bool = False) -> Any:
-        value = self.raw(key, nullable=False, required=required)
-        if value is _SKIP:
-            return value
-        number: int | None = None
-        if isinstance(value, int) and not isinstance(value, bool):
-            number = value
-        elif isinstance(value, Decimal) and value.is_finite() and value == value.to_integral():
-            number = int(value) if value.adjusted() < 20 else None
-        elif isinstance(value, str) and re.fullmatch(r"\s*-?[0-9]{1,20}(?:\.0*)?\s*", value):
-            number = int(value.strip().split(".")[0])
-        if number is None:
-            return self.fail(key, INTEGER)
-        if number < low:
-            return self.fail(
-                key, ("min_value", f"Ensure this value is greater than or equal to {low}.")
-            )
-        if number > high:
-            return self.fail(
-                key, ("max_value", f"Ensure this value is less than or equal to {high}.")
-            )
-        return number
-
-    def boolean(self, key: str) -> Any:
-        value = self.raw(key)
-        if value is _SKIP or value is None:
-            return value
-        if isinstance(value, bool | int | str) and value in _TRUE:
-            return True
-        if isinstance(value, bool | int | str) and value in _FALSE:
-            return False
-        return self.fail(key, BOOLEAN)
-
-    def date(self, key: str) -> Any:
-        value = self.raw(key)
-        if value is _SKIP or value is None:
-            return value
-        if not isinstance(value, str) or not DATE.match(value.strip()):
-            return self.fail(key, DATE_FORMAT)
-        try:
-            return dt.date.fromisoformat(value.strip()).isoformat()
-        except ValueError:
-            return self.fail(key, DATE_FORMAT)
-
-    def datetime(self, key: str, *, nullable: bool = True) -> Any:
-        value = self.raw(key, nullable=nullable)
-        if value is _SKIP or value is None:
-            return value
-        parsed = parse_datetime(value)
-        return self.fail(key, DATETIME_FORMAT) if parsed is None else parsed
-
-    def choice(self, key: str, choices: tuple[str, ...], *, required: bool = False) -> Any:
-        value = self.raw(key, nullable=not required, required=required)
-        if value is _SKIP or value is None:
-            return value
-        if not isinstance(value, str) or value not in choices:
-            return self.fail(key, _choice(value))
-        return value
-
-    def country(self, key: str, *, required: bool = False) -> Any:
-        """ISO 3166-1 alpha-3 (``DEU``) → the canonical alpha-2 (``DE``)."""
-        value = self.text(key, 3, nullable=not required, required=required)
-        if value is _SKIP or value is None:
-            return value
-        alpha2 = country_alpha2(value) if len(value) == 3 and value.isalpha() else None
-        return self.fail(key, _choice(value)) if alpha2 is None else alpha2
-
-    def object(self, key: str) -> Any:
-        value = self.raw(key)
-        if value is _SKIP or value is None:
-            return value
-        return value if isinstance(value, dict) else self.fail(key, _not_a_dict(value))
-
-    def array(self, key: str, *, required: bool = False) -> Any:
-        value = self.raw(key, nullable=False, required=required)
-        if value is _SKIP:
-            return value
-        return value if isinstance(value, list) else self.fail(key, _not_a_list(value))
-
-
-def parse_datetime(value: Any) -> dt.datetime | None:
-    """DRF's ISO 8601 date-time (naive = UTC), or None."""
-    if not isinstance(value, str) or not re.match(r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]", value):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.strip().replace("z", "Z").replace("Z", "+00:00"))
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=dt.UTC)
-        return parsed.astimezone(dt.UTC)
-    except (ValueError, OverflowError):
-        return None
 
 
 # --- mutations --------------------------------------------------------------------------------
@@ -247,53 +69,53 @@ class Mutation:
 def _mutation(i: int, raw: Any, errors: Errors) -> Mutation | None:
     prefix = f"mutations.{i}"
     if not isinstance(raw, dict):
-        errors.add(prefix, *_not_a_dict(raw))
+        errors.add(prefix, *not_a_dict(raw))
         return None
-    f = _Reader(raw, prefix + ".", errors)
+    f = Reader(raw, prefix + ".", errors)
     kind = f.choice("type", MUTATION_TYPES, required=True)
-    if kind is _SKIP:
+    if kind is SKIP:
         return None
     m = Mutation(type=kind)
     if kind == "cancel_order":
         reason = f.choice("cancelled_reason", REASONS)
         m.reason = reason if isinstance(reason, str) else None
         at = f.datetime("cancelled_date")
-        m.cancelled_at = None if at is _SKIP else at
+        m.cancelled_at = None if at is SKIP else at
     elif kind == "add_tracking":
         tracking = f.raw("tracking", nullable=False, required=True)
-        if tracking is _SKIP:
+        if tracking is SKIP:
             return None
         if not isinstance(tracking, dict):
-            errors.add(prefix + ".tracking", *_not_a_dict(tracking))
+            errors.add(prefix + ".tracking", *not_a_dict(tracking))
             return None
-        t = _Reader(tracking, prefix + ".tracking.", errors)
+        t = Reader(tracking, prefix + ".tracking.", errors)
         number = t.text("tracking_number", 255, nullable=False, required=True)
         courier = t.text("courier", 255, nullable=False, required=True)
-        articles = t.array("articles") if tracking.get("articles") is not None else _SKIP
+        articles = t.array("articles") if tracking.get("articles") is not None else SKIP
         lines: list[TrackedLine] | None = None
-        if articles is not _SKIP:
+        if articles is not SKIP:
             lines = []
             for j, article in enumerate(articles):
                 at_j = f"{prefix}.tracking.articles.{j}"
                 if not isinstance(article, dict):
-                    errors.add(at_j, *_not_a_dict(article))
+                    errors.add(at_j, *not_a_dict(article))
                     continue
-                a = _Reader(article, at_j + ".", errors)
+                a = Reader(article, at_j + ".", errors)
                 line = a.text("line_item_id", 64, nullable=False, required=True)
                 qty = (
                     a.integer("quantity", low=1, high=MAX_QUANTITY)
                     if article.get("quantity") is not None
                     else None
                 )
-                if line is not _SKIP and qty is not _SKIP:
+                if line is not SKIP and qty is not SKIP:
                     lines.append(TrackedLine(line, qty))
-        if number is _SKIP or courier is _SKIP:
+        if number is SKIP or courier is SKIP:
             return None
         m.tracking_number, m.courier, m.articles = number, courier, lines
     elif kind == "change_line_item_quantity":
         line = f.text("line_item_id", 64, nullable=False, required=True)
         qty = f.integer("quantity", low=1, high=MAX_QUANTITY, required=True)
-        if line is _SKIP or qty is _SKIP:
+        if line is SKIP or qty is SKIP:
             return None
         m.line_item_id, m.quantity = line, qty
     return m
@@ -371,22 +193,22 @@ class Body:
         node[path[-1]] = value
 
 
-def _address(f: _Reader, key: str, body: Body, errors: Errors) -> None:
+def _address(f: Reader, key: str, body: Body, errors: Errors) -> None:
     value = f.object(key)
-    if value is _SKIP:
+    if value is SKIP:
         return
     if value is None or value == {}:  # parcelLab's "no address"
         body.patch[key] = None
         return
-    a = _Reader(value, f"{key}.", errors)
+    a = Reader(value, f"{key}.", errors)
     address: dict[str, Any] = {name: None for name in ADDRESS_FIELDS}
     for vendor, (canonical, max_length) in _ADDRESS_TEXT.items():
         text = a.text(vendor, max_length, nullable=vendor not in _ADDRESS_REQUIRED,
                       required=vendor in _ADDRESS_REQUIRED)  # fmt: skip
-        if text is not _SKIP:
+        if text is not SKIP:
             address[canonical] = text
     country = a.country("country_iso3", required=True)
-    if country is not _SKIP:
+    if country is not SKIP:
         address["country"] = country
     first = a.text("first_name", 255)
     last = a.text("last_name", 255)
@@ -398,19 +220,19 @@ def _address(f: _Reader, key: str, body: Body, errors: Errors) -> None:
 def _article(i: int, raw: Any, errors: Errors) -> dict[str, Any]:
     prefix = f"articles_order.{i}"
     if not isinstance(raw, dict):
-        errors.add(prefix, *_not_a_dict(raw))
+        errors.add(prefix, *not_a_dict(raw))
         return {}
-    a = _Reader(raw, prefix + ".", errors)
+    a = Reader(raw, prefix + ".", errors)
     item: dict[str, Any] = {}
     for vendor, (canonical, max_length) in _ARTICLE_TEXT.items():
         value = a.text(vendor, max_length, nullable=vendor != "line_item_id")
-        if value is not _SKIP:
+        if value is not SKIP:
             item[canonical] = value
     quantity = a.integer("quantity", low=1, high=MAX_QUANTITY)
-    if quantity is not _SKIP:
+    if quantity is not SKIP:
         item["quantity"] = quantity
     price = a.money("unit_price")
-    if price is not _SKIP:
+    if price is not SKIP:
         item["unit_price"] = price
     return item
 
@@ -420,41 +242,41 @@ def read(raw: Any) -> tuple[Body, Errors]:
     errors = Errors()
     body = Body()
     if not isinstance(raw, dict):
-        errors.add("non_field_errors", *_not_a_dict(raw))
+        errors.add("non_field_errors", *not_a_dict(raw))
         return body, errors
     body.sent = set(raw)
-    f = _Reader(raw, "", errors)
+    f = Reader(raw, "", errors)
 
     account = f.integer("account", low=0, high=2**63 - 1)
-    body.account = None if account is _SKIP else account
+    body.account = None if account is SKIP else account
     reference = f.text("external_reference", 255, nullable=False)
     number = f.text("order_number", 255, nullable=False)
-    if reference is not _SKIP:
+    if reference is not SKIP:
         body.key, body.key_attr = reference, "external_reference"
-    elif number is not _SKIP:
+    elif number is not SKIP:
         body.key, body.key_attr = number, "order_number"
 
     for vendor, (canonical, max_length) in _TEXT.items():
         value = number if vendor == "order_number" else f.text(vendor, max_length)
-        if value is not _SKIP:
+        if value is not SKIP:
             body.set((canonical,), value)
     for vendor, canonical in TOTALS.items():
         value = f.money(vendor)
-        if value is not _SKIP:
+        if value is not SKIP:
             body.set(("totals", canonical), value)
     for vendor, canonical in ANNOUNCED.items():
         value = f.date(vendor)
-        if value is not _SKIP:
+        if value is not SKIP:
             body.set(("promised_delivery", canonical), value)
     placed = f.datetime("order_date")
-    if placed is not _SKIP:
+    if placed is not SKIP:
         body.set(("placed_at",), None if placed is None else placed.isoformat())
 
     email = f.text("recipient_email", 320, nullable=False)
-    if email is not _SKIP:
+    if email is not SKIP:
         body.set(("customer", "email"), None if email == "_unset" else email)
     customer_number = f.text("customer_number", 255)
-    if customer_number is not _SKIP:
+    if customer_number is not SKIP:
         body.set(("customer", "customer_ref"), customer_number)
 
     _address(f, "shipping_address", body, errors)
@@ -463,15 +285,15 @@ def read(raw: Any) -> tuple[Body, Errors]:
     # address's first and last name; the address's country over destination_country_iso3.
     loose: dict[str, Any] = {}
     destination = f.country("destination_country_iso3")
-    if destination is not _SKIP:
+    if destination is not SKIP:
         loose["country"] = destination
     for vendor, canonical, max_length in (("recipient_name", "name", 255),
                                           ("recipient_phone", "phone", 64)):  # fmt: skip
         value = f.text(vendor, max_length)
-        if value is not _SKIP:
+        if value is not SKIP:
             loose[canonical] = value
     if loose:
-        address = body.patch.get("shipping_address", _SKIP)
+        address = body.patch.get("shipping_address", SKIP)
         if isinstance(address, dict):  # sent whole
             loose.pop("country", None)
             address.update(loose)
@@ -481,21 +303,21 @@ def read(raw: Any) -> tuple[Body, Errors]:
             body.patch["shipping_address"] = loose
 
     status = f.text("order_status", 255)
-    if status is not _SKIP:
+    if status is not SKIP:
         body.set(("metadata", ORDER_STATUS_KEY), status)
     f.boolean("has_multiple_shipments")  # checked; nothing in ordergate holds it
 
     reason = f.choice("cancelled_reason", REASONS)
     body.cancelled_reason = reason if isinstance(reason, str) else None
     cancelled = f.datetime("cancelled_date")
-    body.cancelled_at = None if cancelled is _SKIP else cancelled
+    body.cancelled_at = None if cancelled is SKIP else cancelled
 
     tags = f.raw("tags")
     if tags is None:
         body.set(("tags",), [])
-    elif tags is not _SKIP:
+    elif tags is not SKIP:
         if not isinstance(tags, list):
-            errors.add("tags", *_not_a_list(tags))
+            errors.add("tags", *not_a_list(tags))
         elif len(tags) > MAX_TAGS:
             errors.add(
                 "tags", "max_length", f"Ensure this field has no more than {MAX_TAGS} elements."
@@ -506,7 +328,7 @@ def read(raw: Any) -> tuple[Body, Errors]:
                 if not isinstance(tag, str):
                     errors.add(f"tags.{i}", *NOT_STRING)
                 elif len(tag) > 255:
-                    errors.add(f"tags.{i}", *_max_length(255))
+                    errors.add(f"tags.{i}", *too_long(255))
                 elif not TAG.match(tag):
                     errors.add(f"tags.{i}", "invalid", 'Enter a tag of the form "key:value".')
                 else:
@@ -527,7 +349,7 @@ def read(raw: Any) -> tuple[Body, Errors]:
                 body.set(("metadata", key), value)
 
     articles = f.array("articles_order")
-    if articles is not _SKIP:
+    if articles is not SKIP:
         if len(articles) > MAX_ITEMS:
             errors.add(
                 "articles_order",
@@ -538,7 +360,7 @@ def read(raw: Any) -> tuple[Body, Errors]:
             body.articles = [_article(i, a, errors) for i, a in enumerate(articles)]
 
     mutations = f.array("mutations")
-    if mutations is not _SKIP:
+    if mutations is not SKIP:
         for i, raw_mutation in enumerate(mutations):
             m = _mutation(i, raw_mutation, errors)
             if m is not None:
@@ -659,10 +481,10 @@ def _drf(error: FieldError, doc: dict[str, Any]) -> tuple[str, str]:
         "invalid_language",
         "invalid_timezone",
     ):
-        return _choice(_value_at(doc, error.pointer))
+        return not_a_choice(_value_at(doc, error.pointer))
     if error.code == "too_long":
         limit = re.search(r"[0-9]+", error.detail)
-        return _max_length(int(limit[0])) if limit else ("max_length", error.detail)
+        return too_long(int(limit[0])) if limit else ("max_length", error.detail)
     if error.code == "too_few_items":
         return EMPTY
     if error.code == "duplicate":
