@@ -3,6 +3,7 @@ create-only, mutations, DRF's standardised errors, cursor pagination, get by id.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import uuid
 from typing import Any
@@ -1011,3 +1012,16 @@ async def test_the_openapi_document_shows_the_routes(client: httpx.AsyncClient) 
     doc = (await client.get("/openapi.json")).json()
     assert {"put", "post", "get"} <= set(doc["paths"]["/parcellab/v4/track/orders/"])
     assert "/parcellab/v4/track/orders/{order_id}/" in doc["paths"]
+
+
+async def test_concurrent_puts_of_one_key_make_one_order(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    body = example()
+    answers = await asyncio.gather(
+        *(put(client, tenant, {**body, "channel": f"c{i}"}) for i in range(6))
+    )
+    assert sorted(r.status_code for r in answers) == [200, 200, 200, 200, 200, 201]
+    assert len({r.json()["external_id"] for r in answers}) == 1
+    order = await canonical(client, tenant, body["external_reference"])
+    assert order["version"] <= 6
