@@ -26,6 +26,7 @@ from ordergate.api import imports as imports_api
 from ordergate.api import lifecycle as lifecycle_api
 from ordergate.api import orders as orders_api
 from ordergate.api import parcellab as parcellab_api
+from ordergate.api import pitneybowes as pitneybowes_api
 from ordergate.api import reevoo as reevoo_api
 from ordergate.api import submissions as submissions_api
 from ordergate.api import webhooks as webhooks_api
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reevoo_api.router)
     app.include_router(dropday_api.router)
     app.include_router(parcellab_api.router)
+    app.include_router(pitneybowes_api.router)
     _install_error_handlers(app)
     openapi.install(app)
     return app
