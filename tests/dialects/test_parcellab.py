@@ -4,6 +4,7 @@ create-only, mutations, DRF's standardised errors, cursor pagination, get by id.
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 import uuid
 from typing import Any
@@ -1025,3 +1026,218 @@ async def test_concurrent_puts_of_one_key_make_one_order(
     assert len({r.json()["external_id"] for r in answers}) == 1
     order = await canonical(client, tenant, body["external_reference"])
     assert order["version"] <= 6
+
+
+# --- found in review -----------------------------------------------------------------------
+
+
+async def _round_trip(client: httpx.AsyncClient, tenant: Tenant, order_id: str) -> httpx.Response:
+    view = (await client.get(f"{URL}{order_id}/", headers=headers(tenant))).json()
+    return await put(client, tenant, view)
+
+
+async def _version(client: httpx.AsyncClient, tenant: Tenant, order_id: str) -> int:
+    r = await client.get(f"/v1/orders/{order_id}", headers=tenant.headers)
+    version: int = r.json()["version"]
+    return version
+
+
+async def test_round_trips_of_minimal_and_cancelled_orders_change_nothing(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    number = "MIN-" + uuid.uuid4().hex[:8]
+    minimal = {
+        "order_number": number,
+        "recipient_email": "a@b.co",
+        "articles_order": [{"line_item_id": "1"}],
+    }
+    created = (await put(client, tenant, minimal)).json()["external_id"]
+    again = await _round_trip(client, tenant, created)
+    assert again.status_code == 200, again.text
+    assert await _version(client, tenant, created) == 1
+
+    no_number = {
+        "external_reference": "R-" + uuid.uuid4().hex[:8],
+        "recipient_email": "_unset",
+        "articles_order": [{"sku": "A"}],
+    }
+    other = (await put(client, tenant, no_number)).json()["external_id"]
+    assert (await _round_trip(client, tenant, other)).status_code == 200
+    assert await _version(client, tenant, other) == 1
+
+    body = example(mutations=[{"type": "cancel_order"}])
+    cancelled = (await put(client, tenant, body)).json()["external_id"]
+    version = await _version(client, tenant, cancelled)
+    assert (await _round_trip(client, tenant, cancelled)).status_code == 200
+    assert await _version(client, tenant, cancelled) == version
+
+
+@pytest.mark.parametrize("then", ["add_tracking", "cancel_order"])
+async def test_a_quantity_change_with_a_lifecycle_mutation_twice_changes_nothing(
+    client: httpx.AsyncClient, tenant: Tenant, then: str
+) -> None:
+    second: dict[str, Any] = {"type": then}
+    if then == "add_tracking":
+        second["tracking"] = {"tracking_number": "T1", "courier": "dhl"}
+    body = {
+        "external_reference": "Q-" + uuid.uuid4().hex[:8],
+        "recipient_email": "a@b.co",
+        "articles_order": [{"line_item_id": "L1", "quantity": 2}],
+        "mutations": [
+            {"type": "change_line_item_quantity", "line_item_id": "L1", "quantity": 3},
+            second,
+        ],
+    }
+    first = await put(client, tenant, body)
+    assert first.status_code == 201, first.text
+    version = await _version(client, tenant, first.json()["external_id"])
+    repeat = await put(client, tenant, body)
+    assert repeat.status_code == 200, repeat.text
+    assert ok(repeat.json()["mutations"]) == [True, True]
+    assert await _version(client, tenant, first.json()["external_id"]) == version
+    sub = await client.get(
+        f"/v1/submissions/{repeat.headers['Submission-Id']}", headers=tenant.headers
+    )
+    assert sub.json()["outcome"] == "unchanged"
+
+
+async def test_address_and_recipient_fields_merge(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    body = example(recipient_phone="+49 30 1234")
+    await put(client, tenant, body)
+    ref = body["external_reference"]
+    moved = {
+        "external_reference": ref,
+        "shipping_address": {
+            "address_line": "Neue Str. 2",
+            "postal_code": "10115",
+            "city": "Berlin",
+            "country_iso3": "DEU",
+        },
+    }
+    assert (await put(client, tenant, moved)).status_code == 200
+    address = (await canonical(client, tenant, ref))["shipping_address"]
+    assert (address["line1"], address["name"], address["phone"]) == (
+        "Neue Str. 2",
+        "Jane Doe",
+        "+49 30 1234",
+    )
+    cleared = await put(client, tenant, {"external_reference": ref, "shipping_address": {}})
+    assert cleared.status_code == 200
+    address = (await canonical(client, tenant, ref))["shipping_address"]
+    assert address["line1"] is None
+    assert (address["name"], address["country"]) == ("Jane Doe", "DE")
+
+
+async def test_a_new_currency_reaches_the_lines(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    body = example()
+    await put(client, tenant, body)
+    ref = body["external_reference"]
+    r = await put(
+        client,
+        tenant,
+        {
+            "external_reference": ref,
+            "order_currency": "JPY",
+            "order_total_amount": "119",
+            "order_tax_amount": "19",
+            "order_net_amount": "100",
+            "articles_order": [{"line_item_id": "L1", "unit_price": "39.55"}],
+        },
+    )
+    assert r.status_code == 400
+    assert r.json()["errors"][0]["attr"] == "articles_order.0.unit_price"
+    ok_change = await put(
+        client,
+        tenant,
+        {
+            "external_reference": ref,
+            "order_currency": "JPY",
+            "order_total_amount": "119",
+            "order_tax_amount": "19",
+            "order_net_amount": "100",
+            "articles_order": [{"line_item_id": "L1", "unit_price": "40"}],
+        },
+    )
+    assert ok_change.status_code == 200, ok_change.text
+    order = await canonical(client, tenant, ref)
+    assert (order["currency"], order["items"][0]["currency"]) == ("JPY", "JPY")
+
+
+async def test_review_edge_cases_are_client_errors(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    for cursor in (
+        "WyItY3JlYXRlZF9hdCIsMCwiMjAyNi0wMS0wMVQwMDowMDowMCswMDowMCIsNV0",  # id 5
+        "WyItY3JlYXRlZF9hdCIsMCwiMjAyNi0wMS0wMVQwMDowMDowMCswMDowMCIsW11d",  # id []
+    ):
+        r = await client.get(f"{URL}?cursor={cursor}", headers=headers(tenant))
+        assert r.status_code == 404, cursor
+    size = await client.get(f"{URL}?page_size=²", headers=headers(tenant))
+    assert size.status_code == 400
+
+    huge = orjson.dumps(example()).replace(b'"order_number":"1001"', b'"order_number":1e999999999')
+    r = await put(client, tenant, huge)
+    assert r.status_code == 400
+    assert r.json()["errors"][0]["attr"] == "order_number"
+    money = orjson.dumps(example()).replace(
+        b'"order_tax_amount":"19.00"', b'"order_tax_amount":1e-999999999'
+    )
+    r = await put(client, tenant, money)
+    assert r.json()["errors"][0]["attr"] == "order_tax_amount"
+    infinite = await put(client, tenant, b'{"order_number": Infinity}')
+    assert infinite.json()["errors"][0]["code"] == "parse_error"
+
+    many = example(mutations=[{"type": "cancel_order"}] * 101)
+    r = await put(client, tenant, many)
+    assert r.json()["errors"][0]["attr"] == "mutations"
+
+    attrs = await put(
+        client, tenant, example(additional_attributes={f"k{i}": i for i in range(201)})
+    )
+    assert attrs.json()["errors"][0]["attr"] == "additional_attributes"
+
+    empty = example(
+        mutations=[
+            {
+                "type": "add_tracking",
+                "tracking": {"tracking_number": "X", "courier": "y", "articles": []},
+            }
+        ]
+    )
+    r = await put(client, tenant, empty)
+    assert r.json()["errors"][0] == {
+        "code": "empty",
+        "detail": "This list may not be empty.",
+        "attr": "mutations.0.tracking.articles",
+    }
+
+    nul = await put(client, tenant, example(additional_attributes={"a/b": "x\x00"}))
+    assert [e["attr"] for e in nul.json()["errors"]] == ["additional_attributes.a/b"]
+
+
+async def test_an_invalid_reference_does_not_fall_back_to_the_number(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    number = "K-" + uuid.uuid4().hex[:8]
+    body = example(order_number=number)
+    del body["external_reference"]
+    assert (await post(client, tenant, body)).status_code == 201
+    r = await post(client, tenant, {**body, "external_reference": "x" * 300})
+    assert r.status_code == 400
+    assert [e["code"] for e in r.json()["errors"]] == ["max_length"]
+
+
+async def test_the_base64_account_and_token_form(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    def auth(account: object) -> dict[str, str]:
+        raw = f"{account}:{tenant.token}".encode()
+        return {
+            "Authorization": "Parcellab-API-Token " + base64.b64encode(raw).decode(),
+            "Content-Type": "application/json",
+        }
+
+    good = await client.put(URL, content=orjson.dumps(example()), headers=auth(tenant.org.number))
+    assert good.status_code == 201, good.text
+    wrong = await client.put(URL, content=orjson.dumps(example()), headers=auth(999999))
+    assert wrong.status_code == 401

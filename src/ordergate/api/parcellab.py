@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import re
 from typing import Any
 from uuid import UUID
 
@@ -67,7 +68,8 @@ async def _principal(request: Request, scope: str) -> Principal | Response:
 def _nul_errors(value: Any, errors: Errors) -> None:
     """DRF refuses text with NUL characters, field by field."""
     for pointer in nul_pointers(value):
-        attr = ".".join(p for p in pointer.split("/") if p) or "non_field_errors"
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/") if p]
+        attr = ".".join(parts) or "non_field_errors"
         errors.add(attr, "null_characters_not_allowed", "Null characters are not allowed.")
 
 
@@ -103,7 +105,11 @@ async def _write(request: Request, db: Any, settings: Any, *, create_only: bool)
             415, "unsupported_media_type", f'Unsupported media type "{media}" in request.'
         )
     try:
-        raw = jiter.from_json(sub.body, float_mode="decimal") if sub.body.strip() else {}
+        raw = (
+            jiter.from_json(sub.body, float_mode="decimal", allow_inf_nan=False)
+            if sub.body.strip()
+            else {}
+        )
     except ValueError as exc:
         return await refuse(400, "parse_error", f"JSON parse error - {exc}")
 
@@ -116,13 +122,14 @@ async def _write(request: Request, db: Any, settings: Any, *, create_only: bool)
         if not isinstance(raw, dict):
             raise _Rejected(errors)
         async with db.write() as conn:
-            status, order, results = await _apply(conn, principal, body, errors, sub, create_only)
+            status, order, results, outcome = await _apply(
+                conn, principal, body, errors, sub, create_only
+            )
             failed = [
                 {"attr": f"mutations.{i}", "detail": r["result"]["message"]}
                 for i, r in enumerate(results)
                 if not r["result"]["success"]
             ]
-            outcome = {201: "created"}.get(status, "updated")
             row = sub.row(
                 status_code=status, outcome=outcome, order_ids=[order.id], errors=failed or None
             )
@@ -150,13 +157,13 @@ async def _apply(
     errors: Errors,
     sub: submissions.Submission,
     create_only: bool,
-) -> tuple[int, StoredOrder, list[dict[str, Any]]]:
+) -> tuple[int, StoredOrder, list[dict[str, Any]], str]:
     """Merge the body into its order (or create it) and apply its mutations: (status, the
-    order as it ends, the mutations' results). :class:`_Rejected` when nothing may be
-    written."""
+    order as it ends, the mutations' results, the outcome for the submissions log).
+    :class:`_Rejected` when nothing may be written."""
     org_id = principal.organisation_id
     result: service.Result | None = None
-    status = 200
+    status, version = 200, 0
     for _ in range(2):  # a second round when a concurrent request created the order first
         existing = None
         if body.key is not None and not errors.has(body.key_attr):
@@ -166,6 +173,11 @@ async def _apply(
             errors.add(body.key_attr, "unique", f"order with this {what} already exists.")
         if existing is None:
             parcellab.require_for_create(body, errors)
+        elif existing.status == lifecycle.Status.CANCELLED:
+            # a cancelled order shows order_status "Cancelled"; sent back, it changes nothing
+            statuses = body.patch.get("metadata") or {}
+            if statuses.get(parcellab.ORDER_STATUS_KEY) == "Cancelled":
+                del statuses[parcellab.ORDER_STATUS_KEY]
         doc = parcellab.document(body, existing.doc if existing is not None else None)
         # Quantity changes are part of the one change to the order's document, so that
         # sending a body again finds nothing to change.
@@ -179,7 +191,7 @@ async def _apply(
             except InvalidTransition as exc:
                 errors.add("articles_order", "invalid", exc.detail)
                 raise _Rejected(errors) from None
-            status = 200
+            status, version = 200, existing.version
             break
         (created,) = await service.create_many(
             conn, [service.NewOrder(principal, order, sub.id, VIA)]
@@ -202,7 +214,8 @@ async def _apply(
             success, message = await _mutate(conn, principal, order_id, m, body)
         results.append({"type": m.type, "result": {"success": success, "message": message}})
     final = await service.get(conn, principal, order_id)
-    return status, final, results
+    outcome = "created" if status == 201 else "unchanged" if final.version == version else "updated"
+    return status, final, results, outcome
 
 
 # --- mutations -----------------------------------------------------------------------------
@@ -282,6 +295,9 @@ def _fold_quantities(
     the lifecycle allows: {mutation index: (success, message)}."""
     status = lifecycle.Status(existing.status) if existing else lifecycle.Status.UNFULFILLED
     shipped = lifecycle.fulfilled_quantities(existing.fulfillments if existing else [])
+    stored = {
+        item["line_id"]: item["quantity"] for item in (existing.doc["items"] if existing else [])
+    }
     results: dict[int, tuple[bool, str]] = {}
     for i, m in enumerate(mutations):
         if m.type != "change_line_item_quantity":
@@ -293,7 +309,8 @@ def _fold_quantities(
         )
         if line is None:
             results[i] = (False, f"The order has no article with line_item_id {m.line_item_id!r}.")
-        elif line.get("quantity") == m.quantity:
+        elif line.get("quantity") == m.quantity or stored.get(m.line_item_id) == m.quantity:
+            line["quantity"] = m.quantity  # what the order already has: nothing to check
             results[i] = (True, "The quantity is unchanged.")
         elif status is lifecycle.Status.CANCELLED:
             results[i] = (False, "The order is cancelled; its quantities can no longer change.")
@@ -341,6 +358,8 @@ def _decode(cursor: str, ordering: str) -> tuple[bool, tuple[dt.datetime, UUID]]
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         sort, reverse, value, order_id = orjson.loads(raw)
+        if not (isinstance(value, str) and isinstance(order_id, str)):
+            return None
         position = (dt.datetime.fromisoformat(value), UUID(order_id))
     except (binascii.Error, ValueError, TypeError, orjson.JSONDecodeError):
         return None
@@ -359,7 +378,7 @@ async def list_orders(request: Request, db: Db, settings: AppSettings) -> Respon
     if ordering not in ORDERINGS:
         return _error(400, "invalid_choice", f'"{ordering}" is not a valid choice.', "ordering")
     size_text = q.get("page_size") or str(PAGE_SIZE)
-    if not size_text.isdigit() or not 1 <= int(size_text) <= 200:
+    if not re.fullmatch(r"[0-9]{1,4}", size_text) or not 1 <= int(size_text) <= 200:
         detail = "Ensure this value is an integer from 1 to 200."
         return _error(400, "invalid", detail, "page_size")
     size = int(size_text)

@@ -3,6 +3,7 @@
     Authorization: Bearer <token>
     Authorization: Basic base64(<key_id>:<secret>)
     Authorization: Parcellab-API-Token <token>
+    Authorization: Parcellab-API-Token base64(<account>:<token>)   (account: TRKREF or number)
     api-key: <token>  +  account-id: <TRKREF or organisation number>   (Dropday style)
 
 Routes declare what they need with the ``Annotated`` aliases at the bottom, so a route's
@@ -41,6 +42,17 @@ def _split_token(token: str) -> tuple[str, str] | None:
     return (key_id, secret) if sep and key_id and secret else None
 
 
+def _account_and_token(value: str) -> tuple[str, str, str | None] | None:
+    """parcelLab's other form: ``base64(<account>:<token>)``."""
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    account, sep, token = decoded.partition(":")
+    parts = _split_token(token) if sep and account else None
+    return None if parts is None else (*parts, account.strip())
+
+
 def credentials(request: Request) -> tuple[str, str, str | None] | None:
     """``(key_id, secret, account)`` from the request's headers, or None when absent/garbled."""
     authorization = request.headers.get("authorization")
@@ -49,6 +61,8 @@ def credentials(request: Request) -> tuple[str, str, str | None] | None:
         scheme = scheme.lower()
         if scheme in ("bearer", "parcellab-api-token"):
             parts = _split_token(value)
+            if parts is None and scheme == "parcellab-api-token":
+                return _account_and_token(value)
             return None if parts is None else (*parts, None)
         if scheme == "basic":
             try:

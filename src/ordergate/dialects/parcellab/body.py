@@ -41,6 +41,7 @@ MUTATION_TYPES = ("add_tracking", "cancel_tracking", "cancel_order", "change_lin
 RESERVED = "parcellab_"
 ORDER_STATUS_KEY = "parcellab_order_status"
 MAX_QUANTITY = 1_000_000
+MAX_MUTATIONS = 100
 
 
 # --- mutations --------------------------------------------------------------------------------
@@ -93,7 +94,9 @@ def _mutation(i: int, raw: Any, errors: Errors) -> Mutation | None:
         courier = t.text("courier", 255, nullable=False, required=True)
         articles = t.array("articles") if tracking.get("articles") is not None else SKIP
         lines: list[TrackedLine] | None = None
-        if articles is not SKIP:
+        if articles == []:
+            errors.add(prefix + ".tracking.articles", *EMPTY)
+        elif articles is not SKIP:
             lines = []
             for j, article in enumerate(articles):
                 at_j = f"{prefix}.tracking.articles.{j}"
@@ -137,6 +140,8 @@ _ADDRESS_TEXT = {
 _ADDRESS_REQUIRED = ("address_line", "postal_code", "city", "country_iso3")
 ADDRESS_FIELDS = ("name", "company", "line1", "line2", "postal_code", "city", "region",
                   "country", "phone", "email")  # fmt: skip
+# an address without the parts the order's recipient fields also carry
+_STREET = ("company", "line1", "line2", "postal_code", "city", "region", "phone", "email")
 # money field → canonical totals field
 TOTALS = {
     "order_total_amount": "total",
@@ -198,10 +203,13 @@ def _address(f: Reader, key: str, body: Body, errors: Errors) -> None:
     if value is SKIP:
         return
     if value is None or value == {}:  # parcelLab's "no address"
-        body.patch[key] = None
+        # The shipping address also holds the loose recipient fields, which stay.
+        body.patch[key] = dict.fromkeys(_STREET) if key == "shipping_address" else None
         return
     a = Reader(value, f"{key}.", errors)
-    address: dict[str, Any] = {name: None for name in ADDRESS_FIELDS}
+    # Sent whole: what it leaves out is cleared, except the name and phone, which the
+    # recipient fields also carry; they change only when the address has them.
+    address: dict[str, Any] = dict.fromkeys(_STREET)
     for vendor, (canonical, max_length) in _ADDRESS_TEXT.items():
         text = a.text(vendor, max_length, nullable=vendor not in _ADDRESS_REQUIRED,
                       required=vendor in _ADDRESS_REQUIRED)  # fmt: skip
@@ -210,10 +218,13 @@ def _address(f: Reader, key: str, body: Body, errors: Errors) -> None:
     country = a.country("country_iso3", required=True)
     if country is not SKIP:
         address["country"] = country
-    first = a.text("first_name", 255)
-    last = a.text("last_name", 255)
-    names = [n for n in (first, last) if isinstance(n, str)]
-    address["name"] = " ".join(names) or None
+    if "phone" not in value:
+        address.pop("phone")
+    if "first_name" in value or "last_name" in value:
+        first = a.text("first_name", 255)
+        last = a.text("last_name", 255)
+        names = [n for n in (first, last) if isinstance(n, str)]
+        address["name"] = " ".join(names) or None
     body.patch[key] = address
 
 
@@ -250,11 +261,13 @@ def read(raw: Any) -> tuple[Body, Errors]:
     account = f.integer("account", low=0, high=2**63 - 1)
     body.account = None if account is SKIP else account
     reference = f.text("external_reference", 255, nullable=False)
-    number = f.text("order_number", 255, nullable=False)
-    if reference is not SKIP:
-        body.key, body.key_attr = reference, "external_reference"
-    elif number is not SKIP:
-        body.key, body.key_attr = number, "order_number"
+    keyed_by_number = "external_reference" not in raw
+    number = f.text("order_number", 255, nullable=not keyed_by_number)
+    if not keyed_by_number:
+        body.key_attr = "external_reference"
+        body.key = reference if isinstance(reference, str) else None
+    elif isinstance(number, str):
+        body.key = number
 
     for vendor, (canonical, max_length) in _TEXT.items():
         value = number if vendor == "order_number" else f.text(vendor, max_length)
@@ -293,12 +306,11 @@ def read(raw: Any) -> tuple[Body, Errors]:
         if value is not SKIP:
             loose[canonical] = value
     if loose:
-        address = body.patch.get("shipping_address", SKIP)
-        if isinstance(address, dict):  # sent whole
-            loose.pop("country", None)
+        address = body.patch.get("shipping_address")
+        if isinstance(address, dict):  # sent (whole or as {})
+            if "country" in address:
+                loose.pop("country", None)
             address.update(loose)
-        elif address is None:  # sent as {}: the loose fields are all there is
-            body.patch["shipping_address"] = {name: loose.get(name) for name in ADDRESS_FIELDS}
         else:
             body.patch["shipping_address"] = loose
 
@@ -360,7 +372,13 @@ def read(raw: Any) -> tuple[Body, Errors]:
             body.articles = [_article(i, a, errors) for i, a in enumerate(articles)]
 
     mutations = f.array("mutations")
-    if mutations is not SKIP:
+    if mutations is not SKIP and len(mutations) > MAX_MUTATIONS:
+        errors.add(
+            "mutations",
+            "max_length",
+            f"Ensure this field has no more than {MAX_MUTATIONS} elements.",
+        )
+    elif mutations is not SKIP:
         for i, raw_mutation in enumerate(mutations):
             m = _mutation(i, raw_mutation, errors)
             if m is not None:
@@ -409,7 +427,24 @@ def document(body: Body, stored: dict[str, Any] | None) -> dict[str, Any]:
     doc = merge_patch(base, body.patch)
     if body.articles is not None:
         doc["items"] = _items(body.articles, (stored or {}).get("items") or [])
+    before = stored or {}
+    if doc.get("currency") != before.get("currency"):
+        # a line's currency that was the order's follows the order's new one
+        doc["items"] = [
+            {k: v for k, v in item.items() if not (k == "currency" and v == before.get("currency"))}
+            for item in doc.get("items") or []
+        ]
+    for key in _OBJECTS:
+        if before.get(key) is None and _empty(doc.get(key)):
+            doc[key] = None  # nulls sent for an object the order does not have: still none
     return {k: v for k, v in doc.items() if v is not None}
+
+
+_OBJECTS = ("customer", "shipping_address", "billing_address", "totals", "promised_delivery")
+
+
+def _empty(value: Any) -> bool:
+    return isinstance(value, dict) and all(v is None or _empty(v) for v in value.values())
 
 
 # --- canonical errors → parcelLab attrs ------------------------------------------------------
@@ -447,6 +482,8 @@ def vendor_attr(pointer: str, body: Body) -> str:
         return _TOTALS_OUT.get(rest[0], "order_total_amount")
     if head == "promised_delivery" and rest:
         return _ANNOUNCED_OUT.get(rest[0], "announced_delivery_date")
+    if head == "metadata" and not rest:
+        return "additional_attributes"
     if head == "metadata" and rest:
         return "order_status" if rest[0] == ORDER_STATUS_KEY else f"additional_attributes.{rest[0]}"
     if head == "tags" and rest:

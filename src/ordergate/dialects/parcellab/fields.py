@@ -59,6 +59,18 @@ def not_a_dict(value: Any) -> tuple[str, str]:
     return ("invalid", f"Invalid data. Expected a dictionary, but got {type_name(value)}.")
 
 
+def _digits(number: int | Decimal) -> int:
+    """About how many characters a number takes written out in full (cheaply: a JSON number
+    may be ``1e999999999``)."""
+    if isinstance(number, int):
+        return number.bit_length() // 3 + 2
+    if not number.is_finite():
+        return 1_000_000
+    exponent = number.as_tuple().exponent
+    assert isinstance(exponent, int)
+    return max(number.adjusted(), 0) + max(-exponent, 0) + 2
+
+
 class Reader:
     """DRF's field types over one JSON object: each returns the value, ``None`` for an
     explicit ``null`` (where allowed: it clears the field), or ``SKIP``."""
@@ -91,6 +103,8 @@ class Reader:
             return value
         if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
             return self.fail(key, NOT_STRING)
+        if not isinstance(value, str) and _digits(value) > max_length:
+            return self.fail(key, too_long(max_length))  # before writing 1e999999999 out
         text = (str(value) if isinstance(value, str | int) else format(value, "f")).strip()
         if not text:
             return self.fail(key, BLANK)
@@ -104,6 +118,8 @@ class Reader:
             return value
         if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
             return self.fail(key, NOT_STRING)
+        if not isinstance(value, str) and _digits(value) > 12:
+            return self.fail(key, PATTERN)
         text = str(value).strip()
         if not MONEY.match(text):
             return self.fail(key, PATTERN)
