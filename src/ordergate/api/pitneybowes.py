@@ -89,7 +89,7 @@ async def _read(request: Request, settings: Any, headers: dict[str, str], body: 
         )
         raise _Refused(response, "rejected", [{"errorCode": "UNSUPPORTED_MEDIA_TYPE"}])
     try:
-        value = jiter.from_json(body, float_mode="decimal")
+        value = jiter.from_json(body, float_mode="decimal", allow_inf_nan=False)
     except ValueError as exc:
         errors = pb.Errors()
         errors.add(None, pb.INVALID_BODY, f"The request body is not valid JSON: {exc}")

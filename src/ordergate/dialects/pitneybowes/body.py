@@ -162,7 +162,13 @@ class _Reader:
             self.errors.add(self.path(key), INVALID_TYPE, f"{self.path(key)} must be a number")
             return _MISSING
         number = Decimal(value)
-        if not number.is_finite() or number < 0 or number.adjusted() >= 12:
+        exponent = number.as_tuple().exponent
+        if (
+            not number.is_finite()
+            or number < 0
+            or number.adjusted() >= 12
+            or (isinstance(exponent, int) and exponent < -20)  # 1e-999999999: not written out
+        ):
             description = f"{self.path(key)} must be a number from 0 to 999999999999.9999"
             self.errors.add(self.path(key), INVALID_VALUE, description)
             return _MISSING
