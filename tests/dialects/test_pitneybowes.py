@@ -190,7 +190,7 @@ async def test_amounts_stay_exact(client: httpx.AsyncClient, tenant: Tenant) -> 
     # 0.1 + 0.2 is 0.30000000000000004 in binary floating point; a PB amount is kept as written
     raw = orjson.dumps(example(charges={"currency": "EUR"})).replace(
         b'"currency":"EUR"',
-        b'"currency":"EUR","totalPaid":0.30,"subTotal":0.1,"gmv":1234567890.1234',
+        b'"currency":"EUR","totalPaid":0.30,"subTotal":0.1,"gmv":1234567890.12',
     )
     r = await create(client, tenant, raw)
     assert r.status_code == 200, r.text
@@ -198,11 +198,11 @@ async def test_amounts_stay_exact(client: httpx.AsyncClient, tenant: Tenant) -> 
     got = await client.get(f"{URL}/{order_id}", headers=tenant.headers)
     assert b'"totalPaid":0.30' in got.content
     assert b'"subTotal":0.10' in got.content
-    assert b'"gmv":1234567890.1234' in got.content
+    assert b'"gmv":1234567890.12' in got.content
     body = got.json()
     order = await canonical(client, tenant, body["orderNumber"])
     assert order["totals"]["total"] == "0.30"
-    assert order["metadata"]["pb_charges_gmv"] == "1234567890.1234"
+    assert order["metadata"]["pb_charges_gmv"] == "1234567890.12"
     # more decimals than the currency has: refused, not rounded
     wrong = example(charges={"currency": "USD", "totalPaid": 0.30000000000000004})
     refused = await create(client, tenant, wrong)
@@ -504,3 +504,218 @@ async def test_bad_bodies(client: httpx.AsyncClient, tenant: Tenant) -> None:
         URL, content=b"x", headers={**tenant.headers, "Content-Type": "text/plain"}
     )
     assert typed.status_code == 415
+
+
+# --- found in review -----------------------------------------------------------------------
+
+
+def minimal(**changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "orderNumber": "MIN-" + uuid.uuid4().hex[:10],
+        "fromAddress": {"addressLine1": "2 Oak St", "cityTown": "Paris", "countryCode": "FR"},
+        "toAddress": {"addressLine1": "1 Elm St", "cityTown": "Berlin", "countryCode": "DE"},
+        "items": [{"sku": "A", "quantity": 1}],
+    }
+    body.update(changes)
+    return body
+
+
+async def test_huge_numbers_in_kept_json_are_client_errors(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    raw = orjson.dumps(minimal()).replace(
+        b'"items"', b'"shippingPreferences":{"x":18446744073709551616},"items"'
+    )
+    r = await create(client, tenant, raw)
+    assert r.status_code == 200, r.text  # a big whole number is kept exactly
+    got = await client.get(f"{URL}/{r.json()['orderId']}", headers=tenant.headers)
+    assert b'"x":18446744073709551616' in got.content
+    tiny = orjson.dumps(minimal()).replace(
+        b'"items"', b'"shippingPreferences":{"x":1e-400},"items"'
+    )
+    r = await create(client, tenant, tiny)
+    assert r.status_code == 400
+    assert r.json()["errors"][0]["additionalInfo"] == "shippingPreferences"
+
+
+async def test_pb_keys_set_through_v1_do_not_break_pb_routes(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    ref = "V1-" + uuid.uuid4().hex[:8]
+    v1 = {
+        "order_ref": ref,
+        "metadata": {
+            "pb_charges_gmv": "abc",
+            "pb_additional_addresses": "not json",
+            "pb_shipping_preferences": 5,
+            "pb_secret": "s",
+            "erp_1": "a",
+            "x_": 1,
+            "cost_center": "cc",
+        },
+        "items": [{"sku": "S1"}],
+    }
+    created = await client.post("/v1/orders", json=v1, headers=tenant.headers)
+    assert created.status_code == 201, created.text
+    pb_id = ids.order_id(tenant.org.number, created.json()["number"])
+    got = await client.get(f"{URL}/{pb_id}", headers=tenant.headers)
+    assert got.status_code == 200
+    view = got.json()
+    assert view["metadata"] == [{"name": "costCenter", "value": "cc"}]
+    patch = {
+        "fromAddress": {"addressLine1": "2 Oak St", "cityTown": "Paris", "countryCode": "FR"},
+        "toAddress": {"addressLine1": "1 Elm St", "cityTown": "Berlin", "countryCode": "DE"},
+        "metadata": [{"name": "costCenter", "value": "dd"}],
+    }
+    r = await send(client, tenant, "PATCH", f"{URL}/{pb_id}", patch)
+    assert r.status_code == 200, r.text
+    order = await canonical(client, tenant, ref)
+    assert order["metadata"]["cost_center"] == "dd"
+    for kept in ("pb_secret", "erp_1", "x_"):  # PB cannot name them: they stay
+        assert order["metadata"][kept] == v1["metadata"][kept]
+    deleted = await send(client, tenant, "DELETE", f"{URL}/{pb_id}")
+    assert deleted.status_code == 200
+
+
+async def test_an_empty_patch_changes_nothing(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    body = minimal()
+    first = (await create(client, tenant, body)).json()
+    r = await send(client, tenant, "PATCH", f"{URL}/{first['orderId']}", {})
+    assert r.status_code == 200, r.text
+    view = r.json()
+    sent_back = await send(client, tenant, "PATCH", f"{URL}/{first['orderId']}", view)
+    assert sent_back.status_code == 200, sent_back.text
+    assert (await canonical(client, tenant, body["orderNumber"]))["version"] == 1
+    again = await create(client, tenant, body)
+    assert again.json() == first  # still the same order as created
+
+
+async def test_a_new_currency_reaches_the_lines(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    body = minimal(charges={"currency": "JPY"}, items=[{"sku": "A", "unitPrice": 100}])
+    order_id = (await create(client, tenant, body)).json()["orderId"]
+    r = await send(
+        client,
+        tenant,
+        "PATCH",
+        f"{URL}/{order_id}",
+        {"charges": {"currency": "KWD"}, "items": [{"sku": "A", "unitPrice": 1.234}]},
+    )
+    assert r.status_code == 200, r.text
+    order = await canonical(client, tenant, body["orderNumber"])
+    assert (order["items"][0]["currency"], order["items"][0]["unit_price"]) == ("KWD", "1.234")
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "code"),
+    [
+        (
+            lambda b: b["toAddress"].update(postalCode="   "),
+            "toAddress.postalCode",
+            "MISSING_REQUIRED_FIELD",
+        ),
+        (
+            lambda b: b["toAddress"].update(stateProvince=" "),
+            "toAddress.stateProvince",
+            "MISSING_REQUIRED_FIELD",
+        ),
+        (lambda b: b.update(charges=""), "charges", "INVALID_FIELD_TYPE"),
+        (lambda b: b.update(metadata="  "), "metadata", "INVALID_FIELD_TYPE"),
+        (
+            lambda b: b["toAddress"].update(residential=""),
+            "toAddress.residential",
+            "INVALID_FIELD_TYPE",
+        ),
+        (lambda b: b["items"][0].update(quantity=""), "items[0].quantity", "INVALID_FIELD_TYPE"),
+        (lambda b: b["charges"].update(gmv=1.005), "charges.gmv", "INVALID_FIELD_VALUE"),
+        (
+            lambda b: b.update(metadata=[{"name": "ok", "value": "x" * 1001}]),
+            "metadata[0].value",
+            "INVALID_FIELD_VALUE",
+        ),
+    ],
+)
+async def test_more_invalid_fields(
+    client: httpx.AsyncClient, tenant: Tenant, change: Any, path: str, code: str
+) -> None:
+    body = example()
+    change(body)
+    r = await create(client, tenant, body)
+    assert r.status_code == 400, r.text
+    assert [(e["additionalInfo"], e["errorCode"]) for e in r.json()["errors"]] == [(path, code)]
+
+
+async def test_every_bad_metadata_entry_is_listed(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    body = example(
+        metadata=[
+            {"name": "bad name", "value": 1},
+            {"name": "ok", "value": 1e300},
+            {"name": "ok2", "value": "x" * 1001},
+        ]
+    )
+    r = await create(client, tenant, body)
+    assert [e["additionalInfo"] for e in r.json()["errors"]] == [
+        "metadata[0].name",
+        "metadata[1].value",
+        "metadata[2].value",
+    ]
+
+
+async def test_same_content_does_not_depend_on_formatting(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    body = minimal(
+        charges={"subTotal": 90, "gmv": 100},
+        shippingPreferences={"a": 1.5, "b": [1, 2]},
+        items=[{"sku": "A", "unitPrice": 30}],
+    )
+    first = (await create(client, tenant, body)).json()
+    raw = (
+        orjson.dumps(body)
+        .replace(b'"subTotal":90', b'"subTotal":90.0')
+        .replace(b'"gmv":100', b'"gmv":100.00')
+        .replace(b'{"a":1.5,"b":[1,2]}', b'{"b":[1,2],"a":1.50}')
+        .replace(b'"unitPrice":30', b'"unitPrice":30.0')
+    )
+    again = await create(client, tenant, raw)
+    assert again.status_code == 200, again.text
+    assert again.json() == first
+
+
+async def test_a_conflict_names_pb_fields(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    body = example()
+    await create(client, tenant, body)
+    changed = copy.deepcopy(body)
+    changed["customerInfo"]["firstName"] = "Janet"
+    changed["items"][1]["description"] = "Fork"
+    changed["toAddress"]["addressLine3"] = "Front door"
+    changed["charges"]["billingStatus"] = "Due"
+    changed["shippingPreferences"] = {"service": "ECONOMY"}
+    r = await create(client, tenant, changed)
+    description = r.json()["errors"][0]["errorDescription"]
+    for path in (
+        "customerInfo.firstName",
+        "items[1].description",
+        "toAddress.addressLine3",
+        "charges.billingStatus",
+        "shippingPreferences",
+    ):
+        assert path in description, path
+    assert "metadata" not in description
+
+
+async def test_both_product_id_and_sku_are_kept(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    body = minimal(items=[{"customProductId": "P-1", "sku": "S-1", "quantity": 1}])
+    order_id = (await create(client, tenant, body)).json()["orderId"]
+    view = (await client.get(f"{URL}/{order_id}", headers=tenant.headers)).json()
+    assert (view["items"][0]["customProductId"], view["items"][0]["sku"]) == ("P-1", "S-1")
+    bad = await create(client, tenant, [1])
+    assert bad.json() == {
+        "errors": [
+            {
+                "errorCode": "INVALID_FIELD_TYPE",
+                "errorDescription": "The request body must be a JSON object",
+            }
+        ]
+    }

@@ -153,6 +153,8 @@ async def create_order(request: Request, db: Db, settings: AppSettings) -> Respo
         conn: AsyncConnection, principal: Principal, sub: Any, value: Any, headers: Any
     ) -> tuple[Response, list[Any], str]:
         canonical, errors = pb_body.to_canonical(value)
+        if not isinstance(value, dict):
+            raise _invalid(errors, headers)
         order = pb_body.validate(canonical, errors)
         if order is None:
             raise _invalid(errors, headers)
@@ -262,8 +264,9 @@ async def delete_order(order_id: str, request: Request, db: Db, settings: AppSet
         existing = await _find(conn, principal, order_id, for_update=True)
         if existing is None:
             raise _Refused(_not_found(order_id, headers), "rejected", [{"errorCode": pb.NOT_FOUND}])
-        order = existing
+        order, outcome = existing, "unchanged"
         if existing.status != lifecycle.Status.CANCELLED:
+            outcome = "cancelled"
             try:
                 order = await service.cancel(conn, principal, existing.id, "other")
             except InvalidTransition:
@@ -277,6 +280,6 @@ async def delete_order(order_id: str, request: Request, db: Db, settings: AppSet
                     _answer(errors.body(), 400, headers), "conflict", errors.items
                 ) from None
         body = render(order, principal.organisation_number)
-        return _answer(body, 200, headers), [order.id], "cancelled"
+        return _answer(body, 200, headers), [order.id], outcome
 
     return await _receive(request, db, settings, work, has_body=False)

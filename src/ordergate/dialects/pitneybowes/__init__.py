@@ -74,6 +74,20 @@ def _exact(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
+def _big_ints_as_decimals(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _big_ints_as_decimals(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_big_ints_as_decimals(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
+        return Decimal(value)
+    return value
+
+
 def dumps(value: Any) -> bytes:
-    """JSON, with decimals written as the numbers they are (no binary float on the way)."""
-    return orjson.dumps(value, default=_exact)
+    """JSON, with decimals written as the numbers they are (no binary float on the way), and
+    whole numbers beyond 64 bits too."""
+    try:
+        return orjson.dumps(value, default=_exact)
+    except orjson.JSONEncodeError:
+        return orjson.dumps(_big_ints_as_decimals(value), default=_exact)

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import pycountry
+from pydantic import TypeAdapter, ValidationError
 
 from ordergate.dialects.pitneybowes import (
     INVALID_COUNTRY,
@@ -29,7 +30,7 @@ from ordergate.dialects.pitneybowes import (
     dumps,
 )
 from ordergate.errors import FieldError, ValidationFailed
-from ordergate.orders.fields import METADATA_MAX_VALUE_CHARS
+from ordergate.orders.fields import METADATA_MAX_VALUE_CHARS, MetadataValue, currency_exponent
 from ordergate.orders.model import MAX_ITEMS, Order, validate_order
 
 PB_PREFIX = "pb_"
@@ -61,11 +62,25 @@ ADDRESSES = {
     "fromAddress": ("from_address", "pb_from_"),
     "toAddress": ("shipping_address", "pb_to_"),
 }
+# metadata keys holding PB fields that the canonical order has no place for
+KEPT_KEYS = frozenset(
+    {
+        "pb_charges_gmv",
+        "pb_charges_billing_status",
+        "pb_additional_addresses",
+        "pb_shipping_preferences",
+        *(f"{stash}{field}" for _, stash in ADDRESSES.values()
+          for field in ("address_line3", "residential")),
+        *(SHIPPING_REFERENCE_PREFIX + "".join("_" + c.lower() if c.isupper() else c for c in name)
+          for name in SHIPPING_REFERENCE_FIELDS),
+    }
+)  # fmt: skip
 _POSTAL_CODES = {
     "US": (re.compile(r"^[0-9]{5}(?:-[0-9]{4})?$"), "12345 or 12345-6789"),
     "CA": (re.compile(r"^[A-Za-z][0-9][A-Za-z] ?[0-9][A-Za-z][0-9]$"), "A1A 1A1"),
 }
 _MISSING: Any = object()
+_METADATA_VALUE: TypeAdapter[Any] = TypeAdapter(MetadataValue)
 
 
 @functools.cache
@@ -129,16 +144,17 @@ class _Reader:
     def path(self, key: str) -> str:
         return self.prefix + key
 
-    def _present(self, key: str, required: bool) -> Any:
+    def _present(self, key: str, required: bool, *, text: bool = False) -> Any:
+        """The value, or ``_MISSING`` for an absent or null one (for text, a blank one too)."""
         value = self.data.get(key)
-        if value is None or (isinstance(value, str) and not value.strip()):
+        if value is None or (text and isinstance(value, str) and not value.strip()):
             if required:
                 self.errors.add(self.path(key), MISSING, f"{self.path(key)} is required")
             return _MISSING
         return value
 
     def text(self, key: str, max_length: int, *, required: bool = False) -> Any:
-        value = self._present(key, required)
+        value = self._present(key, required, text=True)
         if value is _MISSING:
             return value
         if not isinstance(value, str):
@@ -172,7 +188,9 @@ class _Reader:
             description = f"{self.path(key)} must be a number from 0 to 999999999999.9999"
             self.errors.add(self.path(key), INVALID_VALUE, description)
             return _MISSING
-        return format(number, "f")
+        # 90, 90.0 and 90.00 are one amount: written without trailing zeros (the currency's
+        # minor unit is applied later, when there is a currency)
+        return format(number.normalize(), "f") if number else "0"
 
     def integer(self, key: str, *, low: int, high: int) -> Any:
         value = self._present(key, False)
@@ -254,7 +272,7 @@ def _address(f: _Reader, key: str, order: dict[str, Any], metadata: dict[str, An
     if country in _POSTAL_CODES:
         pattern, example = _POSTAL_CODES[country]
         for field in ("postalCode", "stateProvince"):
-            if data.get(field) in (None, "") and not f.errors.has(f"{key}.{field}"):
+            if not str(data.get(field) or "").strip() and not f.errors.has(f"{key}.{field}"):
                 f.errors.add(f"{key}.{field}", MISSING, f"{key}.{field} is required for {country}")
         postal = address["postal_code"]
         if postal is not None and not pattern.match(postal.strip()):
@@ -292,6 +310,8 @@ def _item(i: int, raw: Any, errors: Errors) -> dict[str, Any]:
         metadata["pb_description"] = description
     if custom is not _MISSING:
         metadata["pb_custom_product_id"] = True
+        if sku is not _MISSING:  # both: the line's sku is the product id; the sku is kept
+            metadata["pb_sku"] = sku
     quantity = f.integer("quantity", low=1, high=1_000_000)
     return {
         "line_id": str(i + 1),
@@ -303,8 +323,37 @@ def _item(i: int, raw: Any, errors: Errors) -> dict[str, Any]:
     }
 
 
+def _canonical_json(value: Any) -> Any:
+    """Free-form JSON as kept: object keys sorted, numbers without trailing zeros, so that
+    the same data sent again is the same text. None for a number too large to keep."""
+    if isinstance(value, dict):
+        out = {}
+        for k in sorted(value):
+            out[k] = _canonical_json(value[k])
+            if out[k] is _MISSING:
+                return _MISSING
+        return out
+    if isinstance(value, list):
+        items = [_canonical_json(v) for v in value]
+        return _MISSING if any(v is _MISSING for v in items) else items
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    number = Decimal(value)
+    if not number.is_finite() or not -40 < number.adjusted() < 40:
+        return _MISSING
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -40:
+        return _MISSING
+    return number.normalize() if number else Decimal(0)
+
+
 def _kept_json(f: _Reader, key: str, value: Any, metadata: dict[str, Any], stash: str) -> None:
-    text = dumps(value).decode()
+    kept = _canonical_json(value)
+    if kept is _MISSING:
+        description = f"{f.path(key)} holds a number that cannot be kept (beyond ±1e40)"
+        f.errors.add(f.path(key), INVALID_VALUE, description)
+        return
+    text = dumps(kept).decode()
     if len(text) > METADATA_MAX_VALUE_CHARS:
         f.errors.add(
             f.path(key),
@@ -358,15 +407,11 @@ def to_canonical(body: Any) -> tuple[dict[str, Any], Errors]:
             elif key in metadata:
                 errors.add(f"{path}.name", INVALID_VALUE, f"{path}.name {name!r} is repeated")
             else:
-                value = entry.get("value")
-                if isinstance(value, dict | list):
-                    errors.add(
-                        f"{path}.value",
-                        INVALID_TYPE,
-                        f"{path}.value must be a string, number or boolean",
-                    )
-                else:
-                    metadata[key] = value
+                try:
+                    metadata[key] = _METADATA_VALUE.validate_python(entry.get("value"))
+                except ValidationError as exc:
+                    detail = exc.errors(include_url=False)[0]["msg"]
+                    errors.add(f"{path}.value", INVALID_VALUE, f"{path}.value: {detail}")
 
     charges = f.object("charges")
     if charges is not _MISSING:
@@ -377,8 +422,18 @@ def to_canonical(body: Any) -> tuple[dict[str, Any], Errors]:
             "subtotal": _or_none(c.number("subTotal")),
         }
         gmv = c.number("gmv")
-        if gmv is not _MISSING:
-            metadata["pb_charges_gmv"] = gmv
+        if gmv is not _MISSING:  # an amount like the totals, kept in metadata
+            currency = order["currency"]
+            digits = currency_exponent(currency.upper()) if currency else None
+            amount = Decimal(gmv)
+            places = -int(amount.as_tuple().exponent)
+            if places > (4 if digits is None else digits):
+                description = f"charges.gmv has more decimal places than {currency or 'allowed'}"
+                errors.add("charges.gmv", INVALID_VALUE, description)
+            else:
+                if digits is not None:
+                    amount = amount.quantize(Decimal(1).scaleb(-digits))
+                metadata["pb_charges_gmv"] = format(amount, "f")
         order["payment_method"] = _or_none(c.text("paymentType", 255))
         status = c.text("billingStatus", 64)
         if status is not _MISSING:
@@ -429,20 +484,37 @@ _ITEM_FIELDS = ("sku", "name", "quantity", "unit_price")
 _OWNED = ("message", "currency", "payment_method", "from_address", "shipping_address", "metadata")
 
 
+def _carried(key: str) -> bool:
+    """Whether an order's metadata key is shown by PB's order object (and so replaced by
+    what a patch sends): a key a PB name encodes to, or one of PB's own kept fields."""
+    if key.startswith((PB_PREFIX, SHIPPING_REFERENCE_PREFIX)):
+        return key in KEPT_KEYS
+    return encode_name(decode_name(key)) == key
+
+
 def overlay(stored: dict[str, Any], canonical: dict[str, Any]) -> dict[str, Any]:
     """A stored order with what a PB body sets replaced by ``canonical``: the fields PB
-    carries change, the rest (a billing address, a line's GTIN, tags, ...) stays. Lines are
-    matched by position, as PB's items have no ids; a line keeps its ``line_id``."""
+    carries change, the rest (a billing address, a line's GTIN, tags, metadata keys PB
+    cannot name, ...) stays. Lines are matched by position, as PB's items have no ids; a
+    line keeps its ``line_id``."""
     doc = dict(stored)
     for key in _OWNED:
         doc[key] = canonical.get(key)
-    totals = dict(stored.get("totals") or {})
+    doc["metadata"] = {
+        **{k: v for k, v in (stored.get("metadata") or {}).items() if not _carried(k)},
+        **(canonical.get("metadata") or {}),
+    }
     new_totals = canonical.get("totals") or {}
-    totals.update({k: new_totals.get(k) for k in ("total", "subtotal")})
-    doc["totals"] = totals
-    customer = dict(stored.get("customer") or {})
-    customer.update(canonical.get("customer") or dict.fromkeys(_CUSTOMER_OUT))
-    doc["customer"] = customer
+    if stored.get("totals") is not None or any(new_totals.values()):
+        totals = dict(stored.get("totals") or {})
+        totals.update({k: new_totals.get(k) for k in ("total", "subtotal")})
+        doc["totals"] = totals
+    new_customer = canonical.get("customer") or {}
+    if stored.get("customer") is not None or any(new_customer.values()):
+        customer = dict(stored.get("customer") or {})
+        customer.update({k: new_customer.get(k) for k in _CUSTOMER_OUT})
+        doc["customer"] = customer
+    old_currency = stored.get("currency")
     old_items = stored.get("items") or []
     taken = {item["line_id"] for item in old_items}
     items = []
@@ -450,6 +522,8 @@ def overlay(stored: dict[str, Any], canonical: dict[str, Any]) -> dict[str, Any]
         if i < len(old_items):
             old = old_items[i]
             item = {k: v for k, v in old.items() if k not in _ITEM_FIELDS}
+            if item.get("currency") == old_currency:
+                item.pop("currency", None)  # the order's: follows a new order currency
             kept = {
                 k: v for k, v in (old.get("metadata") or {}).items() if not k.startswith(PB_PREFIX)
             }
@@ -484,6 +558,29 @@ _CUSTOMER_OUT = {
     "customer_ref": "customerId",
 }
 _ITEM_OUT = {"sku": "sku", "name": "name", "quantity": "quantity", "unit_price": "unitPrice"}
+_WHOLE_OUT = {
+    "customer": "customerInfo",
+    "shipping_address": "toAddress",
+    "from_address": "fromAddress",
+    "totals": "charges",
+    "message": "orderMessage",
+    "currency": "charges.currency",
+}
+_ITEM_KEPT_OUT = {
+    "pb_description": "description",
+    "pb_custom_product_id": "customProductId",
+    "pb_sku": "sku",
+}
+_KEPT_OUT = {
+    "pb_charges_gmv": "charges.gmv",
+    "pb_charges_billing_status": "charges.billingStatus",
+    "pb_additional_addresses": "additionalAddresses",
+    "pb_shipping_preferences": "shippingPreferences",
+    "pb_from_address_line3": "fromAddress.addressLine3",
+    "pb_from_residential": "fromAddress.residential",
+    "pb_to_address_line3": "toAddress.addressLine3",
+    "pb_to_residential": "toAddress.residential",
+}
 
 
 def vendor_path(pointer: str) -> str:
@@ -492,6 +589,14 @@ def vendor_path(pointer: str) -> str:
     if not parts:
         return "order"
     head, rest = parts[0], parts[1:]
+    if not rest and head in _WHOLE_OUT:
+        return _WHOLE_OUT[head]
+    if head == "items" and len(rest) >= 2 and rest[1] == "currency":
+        return "charges.currency"
+    if head == "items" and len(rest) >= 3 and rest[1] == "metadata":
+        return f"items[{rest[0]}]." + _ITEM_KEPT_OUT.get(rest[2], rest[2])
+    if head == "metadata" and rest and rest[0] in _KEPT_OUT:
+        return _KEPT_OUT[rest[0]]
     if head in ("from_address", "shipping_address") and rest:
         pb = "fromAddress" if head == "from_address" else "toAddress"
         return f"{pb}.{_ADDRESS_OUT.get(rest[0], rest[0])}"

@@ -10,7 +10,7 @@ never through a binary float: the object holds ``Decimal`` numbers, for
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import jiter
@@ -43,8 +43,14 @@ def timestamp(value: dt.datetime) -> str:
     )
 
 
-def _number(text: str | None) -> Decimal | None:
-    return None if text is None else Decimal(text)
+def _number(text: Any) -> Decimal | None:
+    """A stored amount (a decimal string); anything else, set through another door under a
+    PB key, is not shown."""
+    try:
+        number = Decimal(text) if isinstance(text, str) else None
+    except InvalidOperation:
+        return None
+    return number if number is not None and number.is_finite() else None
 
 
 def _address(address: dict[str, Any] | None, metadata: dict[str, Any], stash: str) -> Any:
@@ -59,7 +65,12 @@ def _address(address: dict[str, Any] | None, metadata: dict[str, Any], stash: st
 
 def _kept(metadata: dict[str, Any], key: str) -> Any:
     text = metadata.get(key)
-    return None if text is None else jiter.from_json(text.encode(), float_mode="decimal")
+    if not isinstance(text, str):
+        return None
+    try:
+        return jiter.from_json(text.encode(), float_mode="decimal")
+    except ValueError:  # not JSON: set through another door, not shown
+        return None
 
 
 def render(order: StoredOrder, organisation_number: int) -> dict[str, Any]:
@@ -84,9 +95,12 @@ def render(order: StoredOrder, organisation_number: int) -> dict[str, Any]:
     for item in doc["items"]:
         meta = item.get("metadata") or {}
         key = "customProductId" if meta.get("pb_custom_product_id") else "sku"
+        line: dict[str, Any] = {key: item["sku"]}
+        if meta.get("pb_custom_product_id") and meta.get("pb_sku"):
+            line["sku"] = meta["pb_sku"]
         items.append(
             {
-                key: item["sku"],
+                **line,
                 "name": item["name"],
                 "description": meta.get("pb_description"),
                 "quantity": item["quantity"],
@@ -108,6 +122,7 @@ def render(order: StoredOrder, organisation_number: int) -> dict[str, Any]:
             {"name": decode_name(k), "value": v}
             for k, v in metadata.items()
             if not k.startswith((PB_PREFIX, SHIPPING_REFERENCE_PREFIX))
+            and encode_name(decode_name(k)) == k  # keys PB cannot name are not shown
         ],
         "charges": charges if any(v is not None for v in charges.values()) else None,
         "shippingReference": reference if any(v is not None for v in reference.values()) else None,
