@@ -48,7 +48,7 @@ from ordergate.orders.model import pointer
 from ordergate.settings import Settings
 from ordergate.tenancy.auth import Authenticator
 from ordergate.tenancy.ratelimit import RateLimiter
-from ordergate.web import problem_response
+from ordergate.web import BodyDeadline, problem_response
 
 log = logging.getLogger("ordergate")
 
@@ -97,6 +97,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(RejectNul)
+    app.add_middleware(
+        BodyDeadline,
+        total=settings.body_timeout_seconds,
+        idle=settings.body_idle_timeout_seconds,
+        streaming=frozenset({"/v1/imports"}),
+    )
     app.include_router(health.router)
     app.include_router(batch_api.router)
     app.include_router(orders_api.router)

@@ -10,6 +10,7 @@ Anything that is not an ``OrdergateError`` is a bug and becomes a 500 without de
     ├── Forbidden (403)             forbidden
     ├── NotFound (404)              not_found
     ├── Conflict (409)              conflict  (orders.errors.OrderRefConflict …)
+    ├── BodyTimeout (408)           request_timeout
     ├── PreconditionFailed (412)    precondition_failed
     ├── PayloadTooLarge (413)       payload_too_large
     ├── UnsupportedMediaType (415)  unsupported_media_type
@@ -104,6 +105,12 @@ class PreconditionFailed(OrdergateError):
     status = 412
     code = "precondition_failed"
     title = "Precondition failed"
+
+
+class BodyTimeout(OrdergateError):
+    status = 408
+    code = "request_timeout"
+    title = "The request body was not received in time"
 
 
 class PayloadTooLarge(OrdergateError):

@@ -20,6 +20,11 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
 
+    # A request body must arrive within body_timeout_seconds of its first byte (imports: no
+    # total), with never more than body_idle_timeout_seconds between two pieces; else 408.
+    # Slow-body (slowloris-style) clients cannot hold a worker's connection for long.
+    body_timeout_seconds: float = Field(default=30, gt=0)
+    body_idle_timeout_seconds: float = Field(default=10, gt=0)
     # Requests whose body is larger answer 413 before the body is read further.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # The same for POST /v1/orders/batch (up to 1,000 orders) and for NDJSON imports.

@@ -3,6 +3,7 @@ and rendering errors as RFC 9457 problem documents."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -10,8 +11,10 @@ import jiter
 import orjson
 from fastapi import Request
 from fastapi.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ordergate.errors import (
+    BodyTimeout,
     FieldError,
     InvalidParameter,
     MalformedJson,
@@ -169,3 +172,44 @@ def _nul_pointers(value: Any, at: str) -> Iterator[str]:
 
 def parameter_error(name: str, code: str, detail: str) -> InvalidParameter:
     return InvalidParameter([FieldError(f"/query/{name}", code, detail)])
+
+
+class BodyDeadline:
+    """Slow bodies time out: every request body must arrive within ``total`` seconds of the
+    request (``None`` for the streaming routes in ``streaming``), with never more than
+    ``idle`` seconds between two pieces. A late piece raises :class:`BodyTimeout` (408)
+    where the route reads the body. Once the body is whole, ``receive`` is left alone (it
+    then only waits for a disconnect)."""
+
+    def __init__(
+        self, app: ASGIApp, *, total: float, idle: float, streaming: frozenset[str]
+    ) -> None:
+        self.app = app
+        self.total = total
+        self.idle = idle
+        self.streaming = streaming
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        deadline = None if scope["path"] in self.streaming else loop.time() + self.total
+        whole = False
+
+        async def timed_receive() -> Message:
+            nonlocal whole
+            if whole:
+                return await receive()
+            wait = self.idle if deadline is None else min(self.idle, deadline - loop.time())
+            try:
+                message = await asyncio.wait_for(receive(), max(wait, 0.001))
+            except TimeoutError:
+                raise BodyTimeout(
+                    "The request body did not arrive in time; send it without pauses"
+                ) from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                whole = True
+            return message
+
+        await self.app(scope, timed_receive, send)

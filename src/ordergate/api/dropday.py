@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request, Response
 from ordergate.api.deps import AppSettings, Db
 from ordergate.db import Database
 from ordergate.dialects import dropday, parse_leniently
-from ordergate.errors import Forbidden, OrdergateError, Unauthorized
+from ordergate.errors import BodyTimeout, Forbidden, OrdergateError, Unauthorized
 from ordergate.intake import submissions
 from ordergate.orders import service, store
 from ordergate.orders.store import ListFilter
@@ -63,6 +63,9 @@ async def create_order(request: Request, db: Db, settings: AppSettings) -> Respo
     headers = {submissions.HEADER: str(sub.id)}
     try:
         sub.body = await read_body(request, settings.max_body_bytes)
+    except BodyTimeout:
+        await _record(db, sub, 408, "rejected", [{"code": "request_timeout"}])
+        return json_response({"message": "Request Timeout"}, 408, headers)
     except OrdergateError:
         await _record(db, sub, 413, "rejected", [{"code": "payload_too_large"}])
         return json_response({"message": "Payload Too Large"}, 413, headers)

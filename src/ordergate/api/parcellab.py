@@ -27,7 +27,13 @@ from ordergate.dialects.parcellab import VIA, Errors, error_body
 from ordergate.dialects.parcellab import body as parcellab
 from ordergate.dialects.parcellab.render import render
 from ordergate.dialects.parcellab.schema import ParcellabOrder
-from ordergate.errors import Forbidden, OrdergateError, Unauthorized, ValidationFailed
+from ordergate.errors import (
+    BodyTimeout,
+    Forbidden,
+    OrdergateError,
+    Unauthorized,
+    ValidationFailed,
+)
 from ordergate.intake import submissions
 from ordergate.orders import lifecycle, service, store
 from ordergate.orders.errors import InvalidTransition, OrderRefConflict
@@ -96,6 +102,8 @@ async def _write(request: Request, db: Any, settings: Any, *, create_only: bool)
 
     try:
         sub.body = await read_body(request, settings.max_body_bytes)
+    except BodyTimeout:
+        return await refuse(408, "request_timeout", "The request body was not received in time.")
     except OrdergateError:
         detail = f"Request body exceeded the limit of {settings.max_body_bytes} bytes."
         return await refuse(413, "payload_too_large", detail)

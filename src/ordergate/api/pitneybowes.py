@@ -18,7 +18,7 @@ from ordergate.dialects.pitneybowes import body as pb_body
 from ordergate.dialects.pitneybowes import ids
 from ordergate.dialects.pitneybowes.render import render, timestamp
 from ordergate.dialects.pitneybowes.schema import PitneyBowesOrder
-from ordergate.errors import Forbidden, OrdergateError, Unauthorized
+from ordergate.errors import BodyTimeout, Forbidden, OrdergateError, Unauthorized
 from ordergate.intake import submissions
 from ordergate.orders import lifecycle, service, store
 from ordergate.orders.documents import merge_patch
@@ -116,6 +116,10 @@ async def _receive(
     try:
         try:
             sub.body = await read_body(request, settings.max_body_bytes)
+        except BodyTimeout:
+            description = "The request body was not received in time"
+            response = _error(408, "REQUEST_TIMEOUT", description, headers=headers)
+            raise _Refused(response, "rejected", [{"errorCode": "REQUEST_TIMEOUT"}]) from None
         except OrdergateError:
             description = f"The request body is larger than {settings.max_body_bytes} bytes"
             response = _error(413, "PAYLOAD_TOO_LARGE", description, headers=headers)

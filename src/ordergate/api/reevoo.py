@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from ordergate.api.deps import AppSettings, Db
 from ordergate.db import Database
 from ordergate.dialects import blank, parse_leniently, reevoo
-from ordergate.errors import Forbidden, PayloadTooLarge, Unauthorized
+from ordergate.errors import BodyTimeout, Forbidden, PayloadTooLarge, Unauthorized
 from ordergate.intake import batch, submissions
 from ordergate.orders import service
 from ordergate.orders.errors import InvalidTransition
@@ -132,6 +132,9 @@ async def _receive(
     except PayloadTooLarge:
         body = {"status": 413, "message": "Request entity too large"}
         return await _rejected(db, sub, 413, body, ["request entity too large"])
+    except BodyTimeout:
+        body = {"status": 408, "message": "Request timeout"}
+        return await _rejected(db, sub, 408, body, ["request timeout"])
     return sub, principal
 
 
