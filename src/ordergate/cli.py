@@ -66,6 +66,9 @@ def _print_json(value: Any) -> None:
     typer.echo(json.dumps(value, indent=2))
 
 
+DRIVER_LOGGERS = ("aiosqlite", "sqlalchemy", "asyncpg")
+
+
 def _configure_logging(settings: Settings) -> dict[str, Any]:
     """Logging for the server; returns uvicorn's log config so both use one format."""
     level = settings.log_level.upper()
@@ -91,6 +94,9 @@ def _configure_logging(settings: Settings) -> dict[str, Any]:
             "uvicorn.error": {"level": level},
             # Access logs carry query strings but never headers, so no credentials.
             "uvicorn.access": {"handlers": ["default"], "level": level, "propagate": False},
+            # Database drivers log statements with their parameters at DEBUG (webhook
+            # secrets, customers' data): never below WARNING, whatever the level.
+            **{name: {"level": "WARNING"} for name in DRIVER_LOGGERS},
         },
     }
     logging.config.dictConfig(config)

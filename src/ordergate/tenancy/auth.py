@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import time
 from dataclasses import dataclass
 from typing import Annotated
@@ -26,6 +27,8 @@ from ordergate.errors import Forbidden, Unauthorized
 from ordergate.tenancy import service as tenancy
 from ordergate.tenancy.ratelimit import RateLimiter
 from ordergate.tenancy.service import StoredKey
+
+log = logging.getLogger("ordergate.auth")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,10 +119,16 @@ class Authenticator:
         if len(key_id) > 64:
             raise Unauthorized("Invalid credentials")
         stored = await self._stored(key_id)
+        # Failed sign-ins are logged with the key id (public), never the secret.
         if stored is None or stored.revoked or not tenancy.secret_matches(stored, secret):
+            reason = (
+                "unknown" if stored is None else "revoked" if stored.revoked else "wrong secret"
+            )
+            log.info("authentication failed for key %r: %s", key_id[:64], reason)
             raise Unauthorized("Invalid credentials")
         org = stored.organisation
         if account is not None and account not in (org.trkref, str(org.number)):
+            log.info("authentication failed for key %r: another account", key_id)
             raise Unauthorized("The account-id does not match the API key")
         return Principal(
             organisation_id=org.id,
