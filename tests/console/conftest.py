@@ -85,10 +85,12 @@ async def _tenant(url: str) -> tuple[str, str]:
     return full.token, read_only.token
 
 
-@pytest.fixture
-def console_server(chromium: str, tmp_path: Path) -> Iterator[Server]:
+@pytest.fixture(scope="module")
+def console_server(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`ordergate serve` on a fresh SQLite database and a free port, without background jobs
-    (the tests run the dispatcher and the import runner themselves, when they want them)."""
+    (the tests run the dispatcher and the import runner themselves, when they want them).
+    One per module: the tests in it use distinct orders, and starting a server takes seconds."""
+    tmp_path = tmp_path_factory.mktemp("console")
     url = f"sqlite+aiosqlite:///{tmp_path / 'console.db'}"
     dbm.migrate_sync(url)
     token, read_only = asyncio.run(_tenant(url))
