@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-sqlite lint fmt bench clean
+.PHONY: help run test test-sqlite lint fmt bench clean chromium
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -26,10 +26,13 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP) ## Install, migrate, create the demo organisation on a fresh database, serve on :8000
 	$(BIN)/ordergate serve --demo
 
-test: $(DEV_STAMP) ## Install dev dependencies and run the whole suite (SQLite and PostgreSQL)
+test: $(DEV_STAMP) chromium ## Install dev dependencies and run the whole suite (SQLite and PostgreSQL)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-sqlite: $(DEV_STAMP) ## Run the suite on SQLite only
+chromium: ## Install Debian's chromium for the console's browser tests, when missing and possible
+	@bash .ci/install-chromium
+
+test-sqlite: $(DEV_STAMP) chromium ## Run the suite on SQLite only
 	ORDERGATE_TEST_POSTGRES=off $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP) ## ruff and mypy (strict)

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ordergate import __version__
+from ordergate import __version__, console
 from ordergate.api import batch as batch_api
 from ordergate.api import dropday as dropday_api
 from ordergate.api import events as events_api
@@ -115,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dropday_api.router)
     app.include_router(parcellab_api.router)
     app.include_router(pitneybowes_api.router)
+    console.mount(app)  # the operator console: HTML pages under /console
     _install_error_handlers(app)
     openapi.install(app)
     return app

@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     idempotency_lock_seconds: float = Field(default=60, gt=0)
     idempotency_purge_seconds: float = Field(default=600, gt=0)
 
+    # The operator console (/console): how long a sign-in lasts; whether its cookie is marked
+    # Secure (unset: when the request came over https, which behind a TLS-terminating proxy it
+    # does not, since `serve` ignores forwarded headers: set true there).
+    console_session_hours: float = Field(default=12, gt=0, le=720)
+    console_secure_cookie: bool | None = None
+
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @model_validator(mode="after")

@@ -361,6 +361,76 @@ async def list_page(
     return page, (rows[-1].id if more else None)
 
 
+async def for_order(
+    conn: AsyncConnection, org_id: UUID, endpoint_ids: list[UUID], order_id: UUID
+) -> list[dict[str, Any]]:
+    """Every delivery of one order's events, by ``seq``, with every attempt. The endpoints are
+    named so that the (organisation_id, endpoint_id, order_id, seq) index serves the look-up."""
+    if not endpoint_ids:
+        return []
+    rows = list(
+        await conn.execute(
+            sa.select(webhook_deliveries)
+            .where(
+                d.organisation_id == org_id,
+                d.endpoint_id.in_(endpoint_ids),
+                d.order_id == order_id,
+            )
+            .order_by(d.seq, d.id)
+        )
+    )
+    attempts = await _attempts(conn, org_id, [r.id for r in rows])
+    return [_render(r, attempts[r.id]) for r in rows]
+
+
+async def recent(
+    conn: AsyncConnection,
+    org_id: UUID,
+    *,
+    failed_only: bool,
+    before: UUID | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], UUID | None]:
+    """The organisation's deliveries (or only the failed ones) newest first, with every
+    attempt. Ids are UUIDv7, so the primary key is in time order; failed ones have an index
+    of their own."""
+    stmt = sa.select(webhook_deliveries).where(d.organisation_id == org_id)
+    if failed_only:
+        # Spelled as a literal, not a bound parameter: only then can the planners (SQLite's
+        # and PostgreSQL's generic plans) prove that the partial index applies.
+        stmt = stmt.where(d.status == sa.literal_column(f"'{FAILED}'"))
+    if before is not None:
+        stmt = stmt.where(d.id < before)
+    rows = list(await conn.execute(stmt.order_by(d.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    attempts = await _attempts(conn, org_id, [r.id for r in rows])
+    return [_render(r, attempts[r.id]) for r in rows], (rows[-1].id if more else None)
+
+
+def _first_id_at(at: dt.datetime) -> UUID:
+    """The smallest UUIDv7 of the millisecond ``at``: a bound for range scans by time."""
+    ms = int(at.timestamp() * 1000)
+    return UUID(int=(ms << 80) | (0x7 << 76) | (0b10 << 62))
+
+
+async def count_by_status(
+    conn: AsyncConnection, org_id: UUID, start: dt.datetime, end: dt.datetime
+) -> dict[str, int]:
+    """Deliveries queued in ``[start, end)``, counted per status: a range scan of the primary
+    key (UUIDv7 ids), bounded by the window."""
+    rows = await conn.execute(
+        sa.select(d.status, sa.func.count())
+        .where(
+            d.organisation_id == org_id,
+            d.id >= _first_id_at(start),
+            d.id < _first_id_at(end),
+        )
+        .group_by(d.status)
+    )
+    return {status: int(n) for status, n in rows}
+
+
 async def _get_row(
     conn: AsyncConnection, org_id: UUID, endpoint_id: UUID, delivery_id: UUID
 ) -> Any:

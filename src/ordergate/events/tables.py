@@ -82,6 +82,14 @@ webhook_deliveries = sa.Table(
     ),
     # Ordering: an earlier event of the same order still pending for the same endpoint.
     sa.Index(None, "organisation_id", "endpoint_id", "order_id", "seq"),
+    # The console's list of failed deliveries, newest first (failures are few).
+    sa.Index(
+        "ix_webhook_deliveries_failed",
+        "organisation_id",
+        "id",
+        postgresql_where=sa.text("status = 'failed'"),
+        sqlite_where=sa.text("status = 'failed'"),
+    ),
 )
 
 # Every attempt of a delivery, for the delivery log.

@@ -304,6 +304,19 @@ async def get_row(conn: AsyncConnection, org_id: UUID, import_id: UUID) -> Any:
     return row
 
 
+async def list_page(
+    conn: AsyncConnection, org_id: UUID, *, before: UUID | None, limit: int
+) -> tuple[list[Any], UUID | None]:
+    """Imports newest first (ids are UUIDv7, so the primary key is in time order), without
+    their line errors; the cursor is the last import's id."""
+    stmt = sa.select(*(col for col in imports.c if col.name not in ("errors", "body_sha256")))
+    stmt = stmt.where(c.organisation_id == org_id)
+    if before is not None:
+        stmt = stmt.where(c.id < before)
+    rows = list(await conn.execute(stmt.order_by(c.id.desc()).limit(limit + 1)))
+    return rows[:limit], (rows[limit - 1].id if len(rows) > limit else None)
+
+
 async def by_idempotency_key(conn: AsyncConnection, org_id: UUID, key: str) -> Any:
     return (
         await conn.execute(

@@ -116,8 +116,25 @@ async def get(conn: AsyncConnection, org_id: UUID, submission_id: UUID) -> dict[
             sa.select(submissions).where(c.organisation_id == org_id, c.id == submission_id)
         )
     ).first()
-    if row is None:
-        return None
+    return None if row is None else _render(row)
+
+
+async def get_many(
+    conn: AsyncConnection, org_id: UUID, submission_ids: Sequence[UUID]
+) -> list[dict[str, Any]]:
+    """Several submissions by id (one query by primary key), oldest first."""
+    if not submission_ids:
+        return []
+    c = submissions.c
+    rows = await conn.execute(
+        sa.select(submissions)
+        .where(c.organisation_id == org_id, c.id.in_(list(submission_ids)))
+        .order_by(c.received_at)
+    )
+    return [_render(r) for r in rows]
+
+
+def _render(row: Any) -> dict[str, Any]:
     return {
         "id": str(row.id),
         "received_at": iso_utc(row.received_at),
