@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -196,6 +197,78 @@ async def _insert_orders(
     return set(numbers_by_id)
 
 
+# --- bulk writes by COPY (PostgreSQL imports) -------------------------------------------------
+
+
+class RowsConflict(Exception):
+    """A COPY hit a unique constraint: a concurrent transaction took an order_ref meanwhile.
+    The transaction is unusable until rolled back to a savepoint taken before the COPY."""
+
+
+async def copy_rows(conn: AsyncConnection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+    """PostgreSQL: write ``rows`` (shaped as for ``table.insert()``, every row with the same
+    keys) with one binary ``COPY``, in the caller's transaction.
+
+    Each value goes through its column type's bind processing, as SQLAlchemy's INSERT would
+    (JSON serialised, money scaled, times in UTC), so the stored rows are the same; what COPY
+    saves is SQLAlchemy's per-row parameter handling and PostgreSQL's per-row statement
+    execution. Raises :class:`RowsConflict` on a unique violation."""
+    if not rows:
+        return
+    names = list(rows[0])
+    dialect = conn.dialect
+    processors = [table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
+    converted = [(i, p) for i, p in enumerate(processors) if p is not None]
+    records = []
+    for row in rows:
+        values = [row[n] for n in names]
+        for i, process in converted:
+            values[i] = process(values[i])
+        records.append(values)
+    raw = await conn.get_raw_connection()
+    # The SQLAlchemy transaction is already open on this driver connection: COPY joins it.
+    driver: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
+    try:
+        await driver.copy_records_to_table(table.name, records=records, columns=names)
+    except asyncpg.UniqueViolationError as exc:
+        raise RowsConflict(str(exc)) from None
+
+
+async def free_refs(conn: AsyncConnection, org_id: UUID, refs: Sequence[str]) -> set[str]:
+    """The order_refs among ``refs`` that no stored order of the organisation has."""
+    if not refs:
+        return set()
+    stmt = _REFS_TAKEN[conn.dialect.name == "postgresql"]
+    rows = await conn.execute(stmt, {"org_id": org_id, "refs": list(refs)})
+    return set(refs) - {r[0] for r in rows}
+
+
+async def copy_new(conn: AsyncConnection, new: Sequence[StoredOrder]) -> int:
+    """:func:`insert_many` by COPY (PostgreSQL), for orders whose order_refs were found free
+    in this transaction: numbers are taken from the organisation's counter in input order,
+    and every order is written (no ON CONFLICT). If a concurrent transaction took one of
+    the refs meanwhile this raises :class:`RowsConflict`; the caller rolls back to its
+    savepoint and inserts them the usual way. Returns this transaction's id (the orders'
+    ``event_txid``, and the position of their events)."""
+    txid = int(await conn.scalar(_SELECT_TXID))
+    by_org: dict[UUID, list[StoredOrder]] = {}
+    for order in new:
+        by_org.setdefault(order.organisation_id, []).append(order)
+    for org_id, group in by_org.items():
+        numbers = await db.take_numbers(conn, org_id, ORDER_NUMBERS, len(group))
+        for order, number in zip(group, numbers, strict=True):
+            order.number = number
+    await copy_rows(conn, orders, [{**_order_row(o), "event_txid": txid} for o in new])
+    items = [r for o in new for r in _item_rows(o.organisation_id, o.id, o.doc)]
+    await copy_rows(conn, order_items, items)
+    tags = [r for o in new for r in _tag_rows(o.organisation_id, o.id, o.doc)]
+    await copy_rows(conn, order_tags, tags)
+    return txid
+
+
+_SELECT_TXID = sa.text("SELECT pg_current_xact_id()::text::bigint")
+
+
 async def get_by_refs(
     conn: AsyncConnection, org_id: UUID, refs: Sequence[str], *, for_update: bool = False
 ) -> dict[str, StoredOrder]:
@@ -227,6 +300,17 @@ _BY_REFS: dict[bool, Any] = {
         orders.c.order_ref == sa.any_(sa.bindparam("refs", type_=postgresql.ARRAY(sa.String))),
     ),
     False: sa.select(*_COLUMNS).where(
+        _ORG, orders.c.order_ref.in_(sa.bindparam("refs", expanding=True))
+    ),
+}
+
+
+_REFS_TAKEN: dict[bool, Any] = {
+    True: sa.select(orders.c.order_ref).where(
+        _ORG,
+        orders.c.order_ref == sa.any_(sa.bindparam("refs", type_=postgresql.ARRAY(sa.String))),
+    ),
+    False: sa.select(orders.c.order_ref).where(
         _ORG, orders.c.order_ref.in_(sa.bindparam("refs", expanding=True))
     ),
 }
