@@ -85,7 +85,7 @@ class Config:
             connections=_ints("BENCH_CONNECTIONS", "64" if quick else "1,16,64"),
             read_connections=_ints("BENCH_READ_CONNECTIONS", "64" if quick else "1,64"),
             seed_orders=int(env("BENCH_SEED_ORDERS", "1000000")),
-            import_orders=int(env("BENCH_IMPORT_ORDERS", "20000" if quick else "200000")),
+            import_orders=int(env("BENCH_IMPORT_ORDERS", "20000" if quick else "1000000")),
             scenarios=frozenset(env("BENCH_SCENARIOS", "validation,intake,read,import").split(",")),
             profile_seconds=float(env("BENCH_PROFILE", "0") or 0),
             pg_admin_dsn=env("BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"),

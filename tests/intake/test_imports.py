@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from ordergate import cli
 from ordergate.app import create_app
-from ordergate.intake import batch, imports
+from ordergate.intake import imports
 from ordergate.intake.runner import ImportRunner
 from ordergate.intake.tables import import_chunks
 from ordergate.intake.tables import imports as imports_table
@@ -169,22 +169,22 @@ async def test_an_import_that_crashes_mid_chunk_resumes_without_repeats(
 
         # A runner processes two chunks, then dies inside the third: its orders were written
         # but the transaction never committed.
-        real_apply = batch.apply
+        real_write = imports.write_lines
         calls = {"n": 0}
 
-        async def dying_apply(*args: Any, **kwargs: Any) -> Any:
-            result = await real_apply(*args, **kwargs)
+        async def dying_write(*args: Any, **kwargs: Any) -> Any:
+            result = await real_write(*args, **kwargs)
             calls["n"] += 1
             if calls["n"] == 3:
                 raise RuntimeError("killed")
             return result
 
-        monkeypatch.setattr(batch, "apply", dying_apply)
+        monkeypatch.setattr(imports, "write_lines", dying_write)
         runner = ImportRunner(app.state.db, app.state.settings)
         while await runner.run_one():  # this import (and any other test's queued ones)
             if (await client.get(url, headers=tenant.headers)).json()["failure"]:
                 break
-        monkeypatch.setattr(batch, "apply", real_apply)
+        monkeypatch.setattr(imports, "write_lines", real_write)
         half = (await client.get(url, headers=tenant.headers)).json()
         assert half["status"] == "running"
         assert half["failure"] == "chunk 2: RuntimeError: killed"
@@ -365,7 +365,7 @@ async def test_an_import_whose_chunk_keeps_failing_ends_failed(
         async def broken(*args: Any, **kwargs: Any) -> Any:
             raise RuntimeError("the database is on fire")
 
-        monkeypatch.setattr(batch, "apply", broken)
+        monkeypatch.setattr(imports, "write_lines", broken)
         async with running(app):
             status = await finished(client, tenant, url)
         assert status["status"] == "failed"

@@ -11,9 +11,9 @@ entry). Either way its ``id`` is the first entry's order, when that has one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -115,21 +115,35 @@ async def apply_in_order(
     repeating an earlier entry's order_ref is applied after it (in upsert mode, the later one
     wins). Entries are written in rounds, the k-th of each order_ref in round k, so each round
     holds an order_ref at most once and sees the rounds before it."""
-    rounds: list[list[tuple[int, Order | dict[str, Any]]]] = []
-    seen: dict[str, int] = {}
-    for index, entry in entries:
-        ref = entry["order_ref"] if isinstance(entry, dict) else entry.order_ref
-        k = seen.get(ref, 0)
-        seen[ref] = k + 1
-        if k == len(rounds):
-            rounds.append([])
-        rounds[k].append((index, entry))
     results: list[EntryResult] = []
-    for round_ in rounds:
+    for round_ in rounds(entries, _ref_of):
         results += await apply(
             conn, principal, round_, mode=mode, submission_id=submission_id, via=via
         )
     return sorted(results, key=lambda r: r.index)
+
+
+Entry = TypeVar("Entry")
+
+
+def rounds(
+    entries: Sequence[tuple[int, Entry]], ref_of: Callable[[Entry], str]
+) -> list[list[tuple[int, Entry]]]:
+    """Entries in rounds: the k-th entry of each order_ref in round k, in input order."""
+    out: list[list[tuple[int, Entry]]] = []
+    seen: dict[str, int] = {}
+    for index, entry in entries:
+        ref = ref_of(entry)
+        k = seen.get(ref, 0)
+        seen[ref] = k + 1
+        if k == len(out):
+            out.append([])
+        out[k].append((index, entry))
+    return out
+
+
+def _ref_of(entry: Order | dict[str, Any]) -> str:
+    return entry["order_ref"] if isinstance(entry, dict) else entry.order_ref
 
 
 def _create_result(index: int, outcome: service.Result | OrderRefConflict) -> EntryResult:

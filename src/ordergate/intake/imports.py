@@ -18,17 +18,23 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+import orjson
 import sqlalchemy as sa
 import uuid_utils.compat as uuid_utils
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ordergate import db
 from ordergate.errors import FieldError, NotFound, OrdergateError, ValidationFailed
 from ordergate.events import outbox
+from ordergate.events.tables import events
 from ordergate.intake import batch
 from ordergate.intake.tables import import_chunks, imports
+from ordergate.orders import history, service, store
 from ordergate.orders.fields import iso_utc
 from ordergate.orders.model import Order, to_document
+from ordergate.orders.tables import order_history
 from ordergate.tenancy.auth import Principal
+from ordergate.tenancy.service import EVENT_IDS
 from ordergate.web import parse_json
 
 MAX_ERRORS = 1000  # line errors kept per import
@@ -121,16 +127,23 @@ class Counts:
         }
 
 
-Prepared = list[tuple[int, "dict[str, Any] | batch.EntryResult"]]
+Prepared = list[tuple[int, "store.NewOrderRows | batch.EntryResult"]]
 
 
 def prepare(data: bytes, first_line: int) -> Prepared:
-    """Parse, validate and normalise a chunk's lines: each line's document, or its ``invalid``
-    result. No database: it may run in another process (see :func:`prepare_elsewhere`)."""
+    """Parse, validate and normalise a chunk's lines: each line's order as the values to
+    store, or its ``invalid`` result. No database: it runs in the validation processes (see
+    :func:`prepare_elsewhere`), which also do all the per-order work that needs nothing but
+    the document (serialising it, its derived columns, items, tags and status), so that the
+    single writing process only adds ids, numbers and times."""
     out: Prepared = []
     for n, line in split_lines(data, first_line):
         parsed = _parse(n, line)
-        out.append((n, parsed if isinstance(parsed, batch.EntryResult) else to_document(parsed)))
+        if isinstance(parsed, batch.EntryResult):
+            out.append((n, parsed))
+            continue
+        doc = to_document(parsed)
+        out.append((n, store.new_order_rows(doc, *service.opening(doc))))
     return out
 
 
@@ -170,13 +183,100 @@ async def write_lines(
 
     Lines apply in order, as if sent one after another, wherever the chunks are cut: a line
     repeating an earlier line's order_ref is applied after it (so in upsert mode a later line
-    replaces an earlier one). Each round of writes holds each order_ref at most once."""
+    replaces an earlier one). Each round of writes holds each order_ref at most once.
+
+    On PostgreSQL the orders of a round whose refs are not stored yet (an import's usual
+    case) are written by COPY (:func:`_copy_created`); the others, and all of them on SQLite,
+    go through the batch path (``orders.service``: set-based INSERTs and UPDATEs)."""
     results = [p for _, p in prepared if isinstance(p, batch.EntryResult)]
     entries = [(n, p) for n, p in prepared if not isinstance(p, batch.EntryResult)]
-    results += await batch.apply_in_order(
-        conn, principal, entries, mode=mode, submission_id=import_id, via=VIA
-    )
+    copying = conn.dialect.name == "postgresql"
+    for round_ in batch.rounds(entries, lambda rows: rows.order_ref):
+        free = set[str]()
+        if copying:
+            refs = [rows.order_ref for _, rows in round_]
+            free = await store.free_refs(conn, principal.organisation_id, refs)
+        new = [(n, rows) for n, rows in round_ if rows.order_ref in free]
+        rest = [(n, rows) for n, rows in round_ if rows.order_ref not in free]
+        created = await _copy_created(conn, principal, new, import_id) if new else []
+        if created is None:  # a concurrent transaction took one of the refs meanwhile
+            rest, created = round_, []
+        results += created
+        if rest:
+            results += await batch.apply(
+                conn,
+                principal,
+                [(n, rows.document()) for n, rows in rest],
+                mode=mode,
+                submission_id=import_id,
+                via=VIA,
+            )
     return sorted(results, key=lambda r: r.index)
+
+
+_HISTORY_COPY = (
+    *("organisation_id", "order_id", "version", "at", "key_id", "submission_id", "kind", "data"),
+)
+_EVENT_COPY = ("organisation_id", "id", "txid", "type", "order_id", "seq", "occurred_at", "data")
+
+
+@dataclass(frozen=True, slots=True)
+class _Created:
+    """What ``history.created`` reads of an order created by an import."""
+
+    organisation_id: UUID
+    id: UUID
+    updated_at: dt.datetime
+    version: int = 1
+    submitted_via: str = VIA
+
+
+async def _copy_created(
+    conn: AsyncConnection,
+    principal: Principal,
+    entries: list[tuple[int, store.NewOrderRows]],
+    import_id: UUID | None,
+) -> list[batch.EntryResult] | None:
+    """PostgreSQL: create orders whose refs were found free by COPY, with the rows that
+    ``orders.service.create_many`` writes for them: the order, its items and tags, its
+    ``created`` history entry and its ``order.created`` event (the order as rendered), in
+    the same transaction. None, with nothing written, when a concurrent transaction has
+    taken one of the refs since: the caller then creates them the usual way (ON CONFLICT),
+    with the same outcomes."""
+    org_id = principal.organisation_id
+    new = [rows for _, rows in entries]
+    try:
+        async with conn.begin_nested():
+            copied = await store.copy_new(conn, org_id, new, via=VIA, submission_id=import_id)
+            at = copied.at
+            # Every order's history entry is the same but for the order's id.
+            entry = history.created(
+                _Created(org_id, copied.ids[0], at), principal.key_id, import_id
+            )
+            entry["data"] = orjson.dumps(entry["data"]).decode()
+            same = [entry[c] for c in _HISTORY_COPY[2:]]
+            await store.copy_records(
+                conn, order_history, _HISTORY_COPY, [(org_id, i, *same) for i in copied.ids]
+            )
+            event_ids = await db.take_numbers(conn, org_id, EVENT_IDS, len(new))
+            shown_at = iso_utc(at)
+            await store.copy_records(
+                conn,
+                events,
+                _EVENT_COPY,
+                [
+                    (org_id, event_id, copied.txid, "order.created", i, 1, at)
+                    + (store.rendered_json(rows, i, number, shown_at, VIA),)
+                    for rows, i, number, event_id in zip(
+                        new, copied.ids, copied.numbers, event_ids, strict=True
+                    )
+                ],
+            )
+    except store.RowsConflict:
+        return None
+    return [
+        batch.EntryResult(n, "created", i) for (n, _), i in zip(entries, copied.ids, strict=True)
+    ]
 
 
 # --- the job --------------------------------------------------------------------------------

@@ -50,21 +50,28 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _new_order(
-    principal: Principal, doc: dict[str, Any], via: str, submission_id: UUID | None
-) -> StoredOrder:
-    now = _now()
+def opening(doc: dict[str, Any]) -> tuple[Status, list[dict[str, Any]]]:
+    """A new order's status and fulfilments, from its document alone."""
     fulfillments: list[dict[str, Any]] = []
     if doc["fulfilled_at"] is not None:
         # An order submitted with fulfilled_at was fulfilled before we heard of it.
         at = dt.datetime.fromisoformat(doc["fulfilled_at"])
         fulfillments.append(lifecycle.fulfil_remaining(doc["items"], [], at))
+    return lifecycle.status_of(doc["items"], fulfillments), fulfillments
+
+
+def new_order(
+    principal: Principal, doc: dict[str, Any], via: str, submission_id: UUID | None
+) -> StoredOrder:
+    """A new order from its document, not yet stored (its number is given on insert)."""
+    now = _now()
+    status, fulfillments = opening(doc)
     return StoredOrder(
         organisation_id=principal.organisation_id,
         id=uuid_utils.uuid7(),
         number=0,
         order_ref=doc["order_ref"],
-        status=lifecycle.status_of(doc["items"], fulfillments),
+        status=status,
         version=1,
         submitted_via=via,
         created_at=now,
@@ -75,7 +82,7 @@ def _new_order(
     )
 
 
-def _event(order: StoredOrder, type_: str) -> dict[str, Any]:
+def event_of(order: StoredOrder, type_: str) -> dict[str, Any]:
     """The event of a change, written beside it: the order as it is after the change."""
     return outbox.event(
         order.organisation_id, type_, order.id, order.version, order.updated_at, order.render()
@@ -152,7 +159,7 @@ async def create_many(
         elif key in first_new:
             pending.append(first_new[key])
         else:
-            order = _new_order(r.principal, doc, r.via, r.submission_id)
+            order = new_order(r.principal, doc, r.via, r.submission_id)
             first_new[key] = i
             new.append(order)
             key_ids[order.id] = r.principal.key_id
@@ -162,7 +169,7 @@ async def create_many(
     await history.append(
         conn, [history.created(o, key_ids[o.id], o.submission_id) for o in created]
     )
-    await outbox.append(conn, [_event(o, "order.created") for o in created])
+    await outbox.append(conn, [event_of(o, "order.created") for o in created])
 
     results: list[Result | OrderRefConflict] = []
     for r, doc, outcome in zip(requests, docs, pending, strict=True):
@@ -232,7 +239,7 @@ async def upsert_many(
             for o, previous, r, _ in changed
         ],
     )
-    events = [_event(o, kind) for o, _, _, kind in changed]
+    events = [event_of(o, kind) for o, _, _, kind in changed]
     if conn.dialect.name == "postgresql":
         events = [
             {**e, "txid": positions[o.id]} for e, (o, _, _, _) in zip(events, changed, strict=True)
@@ -353,7 +360,7 @@ async def put(
     await history.append(
         conn, [history.replaced(existing, previous, principal.key_id, submission_id)]
     )
-    await outbox.append(conn, [_event(existing, kind)], txid=position)
+    await outbox.append(conn, [event_of(existing, kind)], txid=position)
     return Result("updated", existing)
 
 
@@ -394,7 +401,7 @@ async def patch(
     await history.append(
         conn, [history.patched(existing, previous, principal.key_id, submission_id)]
     )
-    await outbox.append(conn, [_event(existing, "order.updated")], txid=position)
+    await outbox.append(conn, [event_of(existing, "order.updated")], txid=position)
     return Result("updated", existing)
 
 
@@ -512,7 +519,7 @@ async def fulfil(
     order.status = new_status
     position = await store.update(conn, order, previous_doc=order.doc)
     await history.append(conn, [history.fulfilled(order, fulfillment, principal.key_id)])
-    await outbox.append(conn, [_event(order, "order.fulfilled")], txid=position)
+    await outbox.append(conn, [event_of(order, "order.fulfilled")], txid=position)
     return order
 
 
@@ -538,7 +545,7 @@ async def cancel(
     }
     position = await store.update(conn, order, previous_doc=order.doc)
     await history.append(conn, [history.cancelled(order, principal.key_id)])
-    await outbox.append(conn, [_event(order, "order.cancelled")], txid=position)
+    await outbox.append(conn, [event_of(order, "order.cancelled")], txid=position)
     return order
 
 
