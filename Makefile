@@ -44,7 +44,7 @@ fmt: $(DEV_STAMP) ## Format and fix what ruff can
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP) ## Benchmark intake and reads against a raw baseline (~10 min; BENCH_QUICK=1: ~2 min)
+bench: $(STAMP) ## Benchmark intake, reads and a 1M-order import against raw baselines (~30 min; BENCH_QUICK=1: ~3 min)
 	$(BIN)/python -m bench.run
 
 clean: ## Remove the virtualenv and local databases
