@@ -15,6 +15,7 @@ import zoneinfo
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
+import email_validator
 import iso4217
 import pycountry
 from email_validator import EmailNotValidError, validate_email
@@ -100,7 +101,35 @@ def _timezone(value: str) -> str:
     return value
 
 
+# The common address, in the forms email-validator treats without surprises: an ASCII dot-atom
+# local part and an ASCII host name with an alphabetic top-level domain. For these its
+# normalisation is the domain in lower case; anything else goes through the library.
+# (tests/orders/test_fields.py checks the shortcut against the library.)
+_PLAIN_EMAIL = re.compile(
+    r"^([A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*)"
+    r"@((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+([A-Za-z]{2,63}))$"
+)
+_SPECIAL_USE = frozenset(email_validator.SPECIAL_USE_DOMAIN_NAMES)
+
+
+def _plain_email(value: str) -> str | None:
+    m = _PLAIN_EMAIL.match(value)
+    if (
+        m is None
+        or len(value) > 254
+        or len(m[1]) > 64
+        or len(m[2]) > 253
+        or "--" in m[2]  # IDNA's reserved hyphens (xn--…): the library decides
+        or m[3].lower() in _SPECIAL_USE
+    ):
+        return None
+    return f"{m[1]}@{m[2].lower()}"
+
+
 def normalise_email(value: str) -> str:
+    plain = _plain_email(value)
+    if plain is not None:
+        return plain
     try:
         result = validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
