@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(default=0.5, gt=0, le=60)
     webhook_concurrency: int = Field(default=16, ge=1, le=256)
 
+    # At SIGTERM: how long `serve` lets HTTP requests in flight finish, and then how long a
+    # stopping dispatcher lets its webhook attempts run (at most the webhook timeout) before
+    # it cuts them short and gives their deliveries back for another dispatcher at once.
+    shutdown_grace_seconds: float = Field(default=10, gt=0, le=300)
+
     # Idempotency-Key: how long a stored response is replayed; after how long an unfinished
     # claim (its process died) is taken over; how often expired keys are purged.
     idempotency_retention_seconds: float = Field(default=86400, gt=0)
