@@ -74,9 +74,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            # Each job gives back what it holds (deliveries cut short, the import it runs), so
+            # that another process takes them over at once rather than when leases expire.
             for job in background:
                 job.stop()
-            await asyncio.gather(*tasks)
+            for outcome in await asyncio.gather(*tasks, return_exceptions=True):
+                if isinstance(outcome, BaseException):
+                    log.error("a background job failed while stopping", exc_info=outcome)
             imports.shutdown_pool()
             purger.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import logging.config
+import math
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -168,7 +169,9 @@ def serve(
         log_config=log_config,
         proxy_headers=False,
         server_header=False,
-        timeout_graceful_shutdown=10,
+        # SIGTERM: requests in flight get this long; then the lifespan stops the background
+        # jobs (each gives back what it holds; see docs/operations.md).
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
     )
 
 
@@ -183,6 +186,7 @@ def worker(
     import signal
 
     from ordergate.events.dispatcher import Dispatcher
+    from ordergate.intake import imports
     from ordergate.intake.runner import ImportRunner
 
     settings = _settings()
@@ -210,6 +214,7 @@ def worker(
         try:
             await asyncio.gather(*(job.run() for job in jobs))
         finally:
+            imports.shutdown_pool()
             await database.dispose()
 
     typer.echo("ordergate worker: delivering webhooks, running imports (Ctrl-C stops)", err=True)

@@ -39,7 +39,9 @@ class Settings(BaseSettings):
     import_processes: int = Field(default=2, ge=0, le=32)
     # How long a verified API key is trusted before the database is asked again. Bounds how
     # long a revoked key keeps working on a process that has just seen it (0 = ask every time).
-    auth_cache_seconds: float = Field(default=1.0, ge=0)
+    # Half a second, so that a revocation reaches every process within a second even counting
+    # the look-up and the request in flight (one indexed read per key per process per 0.5 s).
+    auth_cache_seconds: float = Field(default=0.5, ge=0)
     # Pool of database connections per process (PostgreSQL; SQLite readers).
     db_pool_size: int = Field(default=20, ge=1)
 
@@ -74,6 +76,11 @@ class Settings(BaseSettings):
     # one dispatcher makes at once.
     webhook_poll_seconds: float = Field(default=0.5, gt=0, le=60)
     webhook_concurrency: int = Field(default=16, ge=1, le=256)
+
+    # At SIGTERM: how long `serve` lets HTTP requests in flight finish, and then how long a
+    # stopping dispatcher lets its webhook attempts run (at most the webhook timeout) before
+    # it cuts them short and gives their deliveries back for another dispatcher at once.
+    shutdown_grace_seconds: float = Field(default=10, gt=0, le=300)
 
     # Idempotency-Key: how long a stored response is replayed; after how long an unfinished
     # claim (its process died) is taken over; how often expired keys are purged.

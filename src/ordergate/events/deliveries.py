@@ -285,6 +285,25 @@ async def finish(
     return status
 
 
+async def release(conn: AsyncConnection, claimed: list[Claimed]) -> int:
+    """Give back leases whose attempts were cut short (a dispatcher stopping): due again at
+    once for any dispatcher, with no attempt counted or logged. Only while the lease is still
+    the caller's; returns how many were given back."""
+    released = 0
+    for c in claimed:
+        result = await conn.execute(
+            webhook_deliveries.update()
+            .where(
+                d.organisation_id == c.organisation_id,
+                d.id == c.id,
+                d.lease_token == c.lease_token,
+            )
+            .values(lease_token=None, lease_until=None)
+        )
+        released += result.rowcount
+    return released
+
+
 async def queue_depth(conn: AsyncConnection) -> int:
     """Pending deliveries, over every organisation."""
     count = await conn.scalar(sa.select(sa.func.count()).where(d.status == PENDING))

@@ -117,13 +117,13 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._depth_read_at = 0.0
         self._stopping = False
-        self._in_flight: set[asyncio.Task[None]] = set()
+        self._in_flight: dict[asyncio.Task[None], deliveries.Claimed] = {}
 
     # --- the loop -----------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Run until :meth:`stop`; then let attempts in flight finish (up to the timeout).
-        Database errors are logged and the turn retried after a pause."""
+        """Run until :meth:`stop`; then wind down (see :meth:`_wind_down`). Database errors
+        are logged and the turn retried after a pause."""
         log.info("dispatcher started (%d concurrent deliveries)", self.settings.webhook_concurrency)
         try:
             while not self._stopping:
@@ -156,13 +156,26 @@ class Dispatcher:
         self._wake.set()
 
     async def _wind_down(self) -> None:
+        """Let the attempts in flight finish for the shutdown grace (at most the webhook
+        timeout, which bounds an attempt anyway); cut the rest short and give their deliveries
+        back. Without the give-back a stopped dispatcher's deliveries would wait for their
+        leases to expire (a minute by default) before another dispatcher could send them.
+        A cut attempt is neither counted nor logged: the receiver may have had the request, so
+        it comes again with the same webhook-id (deliveries are at least once)."""
         if self._in_flight:
-            _, pending = await asyncio.wait(
-                self._in_flight, timeout=self.settings.webhook_timeout_seconds
-            )
-            for task in pending:  # their leases expire and another dispatcher takes over
+            grace = min(self.settings.shutdown_grace_seconds, self.settings.webhook_timeout_seconds)
+            _, pending = await asyncio.wait(set(self._in_flight), timeout=grace)
+            cut = [self._in_flight[task] for task in pending]
+            for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+            if cut:
+                try:
+                    async with self.db.write() as conn:
+                        released = await deliveries.release(conn, cut)
+                    log.info("gave back %d deliveries cut short by the shutdown", released)
+                except Exception:
+                    log.exception("could not give deliveries back; their leases will expire")
         await self._client.aclose()
         log.info("dispatcher stopped")
 
@@ -179,12 +192,12 @@ class Dispatcher:
             )
         for c in claimed:
             task = asyncio.create_task(self._deliver(c))
-            self._in_flight.add(task)
+            self._in_flight[task] = c
             task.add_done_callback(self._done)
         return queued_more or len(claimed) == free
 
     def _done(self, task: asyncio.Task[None]) -> None:
-        self._in_flight.discard(task)
+        self._in_flight.pop(task, None)
         self._wake.set()
 
     async def fan_out(self) -> bool:

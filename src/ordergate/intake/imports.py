@@ -13,6 +13,7 @@ import asyncio
 import concurrent.futures
 import datetime as dt
 import multiprocessing
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -159,9 +160,19 @@ async def prepare_elsewhere(data: bytes, first_line: int, processes: int) -> Pre
     if _pool is None:
         # spawn: a clean interpreter, safe whatever threads and loops this process has
         context = multiprocessing.get_context("spawn")
-        _pool = concurrent.futures.ProcessPoolExecutor(processes, mp_context=context)
+        _pool = concurrent.futures.ProcessPoolExecutor(
+            processes, mp_context=context, initializer=_ignore_stop_signals
+        )
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(_pool, prepare, data, first_line)
+
+
+def _ignore_stop_signals() -> None:
+    """In a validation process: SIGINT and SIGTERM sent to the whole process group (Ctrl-C,
+    systemd's default stop) are for the parent, which finishes its chunk and then shuts the
+    pool down. A child that died of them would break the pool under the chunk being validated."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def shutdown_pool() -> None:

@@ -5,6 +5,11 @@ One loop per process, beside the webhook dispatcher (inside ``ordergate serve`` 
 a time (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) and renews the lease with every chunk, in
 the chunk's own transaction; a runner that dies leaves the lease to expire, and another one
 (or the same process, restarted) resumes at the first chunk not yet committed.
+
+Stopping (SIGTERM): the chunk being written is finished, and the lease is given back at once,
+so another runner resumes the import without waiting for the lease to expire. A chunk that
+could not be read or validated (the validation processes died, say) gives the lease back too,
+and counts as a failure of that chunk, like a chunk whose transaction failed.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from ordergate.db import Database
@@ -74,7 +80,16 @@ class ImportRunner:
         upcoming = asyncio.create_task(self._prepare(claimed, seq))
         try:
             while not self._stopping:
-                prepared = await upcoming
+                try:
+                    prepared = await upcoming
+                except Exception as exc:
+                    if isinstance(exc, BrokenProcessPool):
+                        imports.shutdown_pool()  # the next chunk gets fresh processes
+                    if self._stopping:
+                        break  # given back below; the failure came with the shutdown
+                    log.exception("import %s: chunk %d could not be prepared", claimed.id, seq)
+                    await self._record_failure(claimed, seq, exc)
+                    return True
                 if seq + 1 < claimed.chunks:
                     upcoming = asyncio.create_task(self._prepare(claimed, seq + 1))
                 try:
@@ -89,10 +104,7 @@ class ImportRunner:
                     # Rolled back: nothing of the chunk is stored. Retried at once by the next
                     # claim; after MAX_FAILURES in a row on the same chunk the import fails.
                     log.exception("import %s: chunk %d failed", claimed.id, seq)
-                    async with self.db.write() as conn:
-                        failed = await imports.record_failure(conn, claimed, seq, exc)
-                    if failed:
-                        log.error("import %s failed on chunk %d", claimed.id, seq)
+                    await self._record_failure(claimed, seq, exc)
                     return True
                 if done:
                     log.info("import %s: completed", claimed.id)
@@ -105,4 +117,12 @@ class ImportRunner:
                     await upcoming
         async with self.db.write() as conn:
             await imports.release(conn, claimed)
+        log.info("import %s: stopped; given back at chunk %d", claimed.id, seq)
         return True
+
+    async def _record_failure(self, claimed: Any, seq: int, exc: Exception) -> None:
+        """Count a failed chunk and give the lease back (the import fails after a few)."""
+        async with self.db.write() as conn:
+            failed = await imports.record_failure(conn, claimed, seq, exc)
+        if failed:
+            log.error("import %s failed on chunk %d", claimed.id, seq)
