@@ -192,7 +192,7 @@ async def get_order(order_id: UUID, principal: OrdersRead, db: Db) -> Response:
         "the mutable fields; `null` removes a field. The result is validated like a create. "
         "`If-Match` is honoured."
     ),
-    openapi_extra=body_schema("Order", media_types=(MERGE_PATCH, "application/json")),
+    openapi_extra=body_schema("OrderPatch", media_types=(MERGE_PATCH, "application/json")),
     responses={200: {"model": OrderOut}, **problems(404, 409, 412, 413, 415, 422)},
 )
 async def patch_order(
