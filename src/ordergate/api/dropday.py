@@ -193,7 +193,11 @@ _LIST_PARAMETERS = [
     _query("statuses", {"type": "string"}, "Comma-separated Dropday statuses"),
     _query("total_min", {"type": "number"}, "Order total, inclusive"),
     _query("total_max", {"type": "number"}, "Order total, inclusive"),
-    _query("include_test", {"type": "boolean"}, "Include test orders (true or 1)"),
+    _query(
+        "include_test",
+        {"type": "string", "enum": ["true", "false", "1", "0", ""]},
+        "Include test orders (true or 1)",
+    ),
 ]
 _AUTH: dict[int | str, dict[str, Any]] = {
     401: {"model": DropdayMessage, "description": "Invalid or missing api-key or account-id"},

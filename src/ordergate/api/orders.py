@@ -61,6 +61,10 @@ def _if_match(value: str | None) -> IfMatch:
     return frozenset(versions)
 
 
+class DryRun(BaseModel):
+    valid: bool
+
+
 @router.post(
     "",
     status_code=201,
@@ -72,7 +76,11 @@ def _if_match(value: str | None) -> IfMatch:
         "validates."
     ),
     openapi_extra=body_schema("Order"),
-    responses={200: {"model": OrderOut}, 201: {"model": OrderOut}, **problems(409, 413, 415, 422)},
+    responses={
+        200: {"model": OrderOut | DryRun, "description": "A safe retry, or `dry_run`: valid"},
+        201: {"model": OrderOut},
+        **problems(409, 413, 415, 422),
+    },
 )
 async def create_order(
     request: Request,
