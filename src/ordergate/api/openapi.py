@@ -132,8 +132,11 @@ def inline_body(model: type[BaseModel], *, required: bool = True) -> dict[str, A
 
 def merge_patch_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """The schema of an RFC 7386 merge patch of a ``schema`` object: every member optional,
-    and ``null`` (remove it) allowed for each."""
+    and ``null`` (remove it) allowed for each, and for a member the object does not have
+    (removing it changes nothing)."""
     patch = {k: v for k, v in schema.items() if k not in ("required", "title")}
+    if patch.get("additionalProperties") is False:
+        patch["additionalProperties"] = {"type": "null"}
     patch["properties"] = {
         name: {"anyOf": [prop, {"type": "null"}]} for name, prop in schema["properties"].items()
     }
