@@ -8,11 +8,13 @@ import datetime as dt
 import math
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from ordergate.api.deps import AppSettings, Db
+from ordergate.api.openapi import inline_body
 from ordergate.db import Database
 from ordergate.dialects import dropday, parse_leniently
 from ordergate.errors import BodyTimeout, Forbidden, OrdergateError, Unauthorized
@@ -24,6 +26,184 @@ from ordergate.tenancy.ratelimit import RateLimited
 from ordergate.web import json_response, read_body
 
 router = APIRouter(prefix="/dropday/api/v1", tags=["dropday"])
+
+
+# --- documentation only: the routes read bodies and parameters themselves -----------------
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="allow")  # Dropday ignores what it does not know
+
+
+_Text = Field(max_length=255)
+_Amount = Field(description="A number, or a numeric string; 0 to 999999999999.9999")
+
+
+class DropdayAddressIn(_In):
+    first_name: str = _Text
+    last_name: str = _Text
+    company_name: str | None = Field(default=None, max_length=255)
+    address1: str = _Text
+    address2: str | None = Field(default=None, max_length=255)
+    postcode: str | int | float = Field(max_length=255)
+    city: str = _Text
+    state: str | None = Field(default=None, max_length=255)
+    country: str = Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
+    phone: str | int | float | None = Field(default=None, max_length=255)
+
+
+class DropdayProductIn(_In):
+    external_id: str | int | float = Field(max_length=255)
+    reference: str | int | float | None = Field(default=None, max_length=255)
+    ean13: str | int | None = Field(default=None, description="8, 12, 13 or 14 digits")
+    name: str = _Text
+    quantity: int | float | str = Field(description="An integer from 1 to 1000000")
+    price: float | str = _Amount
+    image_url: str | None = Field(default=None, max_length=255)
+    brand: str | None = Field(default=None, max_length=255)
+    category: str | None = Field(default=None, max_length=255)
+    supplier: str | None = Field(default=None, max_length=255)
+    custom: dict[str, Any] | list[Any] | None = Field(default=None, description="Flat object")
+
+
+class DropdayOrderIn(_In):
+    external_id: str | int | float = Field(max_length=255)
+    source: str = _Text
+    test: bool | Literal[0, 1, "0", "1", "true", "false"] | None = None
+    total: float | str = _Amount
+    shipping_cost: float | str | None = Field(default=None, description=_Amount.description)
+    email: str | None = None
+    shipping_address: DropdayAddressIn
+    products: list[DropdayProductIn] = Field(min_length=1)
+
+
+class DropdayMessage(BaseModel):
+    """401, 403 and 404 (with ``error``); 413 and 429 (``message`` alone)."""
+
+    message: str
+    error: str | None = None
+
+
+class DropdayErrors(BaseModel):
+    """422 in Laravel's validator format: dotted field path → messages."""
+
+    message: str = Field(examples=["Errors"])
+    errors: dict[str, list[str]] = Field(
+        examples=[{"external_id": ["The external id field is required."]}]
+    )
+
+
+class DropdayCreated(BaseModel):
+    message: str = Field(examples=["Order created", "Order already exists"])
+    reference: int = Field(description="The order's number")
+
+
+class DropdayAddressOut(BaseModel):
+    first_name: str | None
+    last_name: str | None
+    company_name: str | None
+    address1: str | None
+    address2: str | None
+    postcode: str | None
+    city: str | None
+    state: str | None
+    country: str | None
+    phone: str | None
+    email: str | None
+
+
+class DropdayLineOut(BaseModel):
+    external_id: str
+    reference: str
+    ean13: str | None
+    name: str | None
+    quantity: int
+    price: float | None
+    image_url: str | None
+    brand: str | None
+    category: str | None
+    supplier: str | None
+    custom: dict[str, Any]
+    current_status: str = Field(examples=["pending", "partially_completed", "completed"])
+    matched_supplier: None
+    logs: list[Any]
+
+
+class DropdayShipping(BaseModel):
+    cost: float | None
+
+
+class DropdayOrderOut(BaseModel):
+    id: str
+    external_id: str
+    reference: str = Field(description="The order's number, as a string")
+    source: str | None
+    test: bool
+    blocked: bool
+    total: float | None
+    shipping_address: DropdayAddressOut
+    shipping: DropdayShipping
+    custom: dict[str, Any]
+    order_lines: list[DropdayLineOut]
+    suppliers: list[Any]
+    created_at: str
+    updated_at: str
+
+
+class DropdayLinks(BaseModel):
+    first: str
+    last: str
+    prev: str | None
+    next: str | None
+
+
+class DropdayMeta(BaseModel):
+    current_page: int
+    from_: int | None = Field(alias="from")
+    last_page: int
+    path: str
+    per_page: int
+    to: int | None
+    total: int
+
+
+class DropdayPage(BaseModel):
+    current_page: int
+    data: list[DropdayOrderOut]
+    links: DropdayLinks
+    meta: DropdayMeta
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
+
+
+_LIST_PARAMETERS = [
+    _query("page", {"type": "integer", "minimum": 1, "maximum": 1_000_000_000}, "From 1"),
+    _query("per_page", {"type": "integer", "minimum": 1, "maximum": 100}, "Default 50"),
+    _query("external_id", {"type": "string"}, "Part of the external_id, case-insensitive"),
+    _query("date_from", {"type": "string"}, "ISO 8601 date or date-time (UTC without offset)"),
+    _query("date_to", {"type": "string"}, "ISO 8601; a date alone includes that whole day"),
+    _query("statuses", {"type": "string"}, "Comma-separated Dropday statuses"),
+    _query("total_min", {"type": "number"}, "Order total, inclusive"),
+    _query("total_max", {"type": "number"}, "Order total, inclusive"),
+    _query(
+        "include_test",
+        {"type": "string", "enum": ["true", "false", "1", "0", ""]},
+        "Include test orders (true or 1)",
+    ),
+]
+_AUTH: dict[int | str, dict[str, Any]] = {
+    401: {"model": DropdayMessage, "description": "Invalid or missing api-key or account-id"},
+    403: {"model": DropdayMessage, "description": "The key lacks the scope"},
+    429: {"model": DropdayMessage, "description": "Too Many Attempts."},
+}
 
 UNAUTHORIZED = {
     "message": "Unauthorized",
@@ -54,7 +234,17 @@ async def _record(
     sub.recorded = True
 
 
-@router.post("/orders", summary="Dropday: create an order")
+@router.post(
+    "/orders",
+    summary="Dropday: create an order",
+    openapi_extra=inline_body(DropdayOrderIn),
+    responses={
+        200: {"model": DropdayCreated, "description": "Order created / Order already exists"},
+        **_AUTH,
+        413: {"model": DropdayMessage, "description": "Payload Too Large"},
+        422: {"model": DropdayErrors, "description": "Every failing field"},
+    },
+)
 async def create_order(request: Request, db: Db, settings: AppSettings) -> Response:
     principal = await _principal(request, "orders:write")
     if isinstance(principal, Response):
@@ -180,7 +370,16 @@ def _decimal(value: str | None, name: str, bag: dict[str, list[str]]) -> Decimal
     return number
 
 
-@router.get("/orders", summary="Dropday: list orders (Laravel paginator)")
+@router.get(
+    "/orders",
+    summary="Dropday: list orders (Laravel paginator)",
+    openapi_extra={"parameters": _LIST_PARAMETERS},
+    responses={
+        200: {"model": DropdayPage},
+        **_AUTH,
+        422: {"model": DropdayErrors, "description": "A bad parameter"},
+    },
+)
 async def list_orders(request: Request, db: Db) -> Response:
     principal = await _principal(request, "orders:read")
     if isinstance(principal, Response):
@@ -246,7 +445,15 @@ async def list_orders(request: Request, db: Db) -> Response:
     return json_response(body)
 
 
-@router.get("/orders/{reference}", summary="Dropday: one order by its reference")
+@router.get(
+    "/orders/{reference}",
+    summary="Dropday: one order by its reference",
+    responses={
+        200: {"model": DropdayOrderOut},
+        **_AUTH,
+        404: {"model": DropdayMessage, "description": "Order with reference '…' not found"},
+    },
+)
 async def get_order(reference: str, request: Request, db: Db) -> Response:
     principal = await _principal(request, "orders:read")
     if isinstance(principal, Response):

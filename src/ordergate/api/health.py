@@ -6,14 +6,21 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 
 from ordergate import metrics
 from ordergate.api.deps import Db
 from ordergate.errors import OrdergateError
 from ordergate.events import deliveries
-from ordergate.web import JSONResponse
 
 router = APIRouter(tags=["operations"])
+
+
+class Probe(BaseModel):
+    status: str
+
+
+_PROBLEM = "#/components/schemas/Problem"
 
 
 class NotReady(OrdergateError):
@@ -22,7 +29,9 @@ class NotReady(OrdergateError):
     title = "Not ready"
 
 
-@router.get("/healthz", summary="Liveness: the process is serving")
+@router.get(
+    "/healthz", summary="Liveness: the process is serving", responses={200: {"model": Probe}}
+)
 async def healthz() -> dict[str, Any]:
     return {"status": "ok"}
 
@@ -30,8 +39,14 @@ async def healthz() -> dict[str, Any]:
 @router.get(
     "/readyz",
     summary="Readiness: the database answers",
-    responses={503: {"description": "The database is unreachable"}},
-    response_class=JSONResponse,
+    responses={
+        200: {"model": Probe},
+        503: {
+            "description": "The database is unreachable",
+            "content": {"application/problem+json": {"schema": {"$ref": _PROBLEM}}},
+        },
+    },
+    response_model=None,
 )
 async def readyz(db: Db) -> dict[str, Any]:
     try:

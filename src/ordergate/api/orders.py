@@ -61,6 +61,10 @@ def _if_match(value: str | None) -> IfMatch:
     return frozenset(versions)
 
 
+class DryRun(BaseModel):
+    valid: bool
+
+
 @router.post(
     "",
     status_code=201,
@@ -72,7 +76,11 @@ def _if_match(value: str | None) -> IfMatch:
         "validates."
     ),
     openapi_extra=body_schema("Order"),
-    responses={200: {"model": OrderOut}, 201: {"model": OrderOut}, **problems(409, 413, 415, 422)},
+    responses={
+        200: {"model": OrderOut | DryRun, "description": "A safe retry, or `dry_run`: valid"},
+        201: {"model": OrderOut},
+        **problems(409, 413, 415, 422),
+    },
 )
 async def create_order(
     request: Request,
@@ -192,7 +200,7 @@ async def get_order(order_id: UUID, principal: OrdersRead, db: Db) -> Response:
         "the mutable fields; `null` removes a field. The result is validated like a create. "
         "`If-Match` is honoured."
     ),
-    openapi_extra=body_schema("Order", media_types=(MERGE_PATCH, "application/json")),
+    openapi_extra=body_schema("OrderPatch", media_types=(MERGE_PATCH, "application/json")),
     responses={200: {"model": OrderOut}, **problems(404, 409, 412, 413, 415, 422)},
 )
 async def patch_order(

@@ -26,7 +26,13 @@ from ordergate.api.openapi import inline_body
 from ordergate.dialects.parcellab import VIA, Errors, error_body
 from ordergate.dialects.parcellab import body as parcellab
 from ordergate.dialects.parcellab.render import render
-from ordergate.dialects.parcellab.schema import ParcellabOrder
+from ordergate.dialects.parcellab.schema import (
+    ParcellabErrors,
+    ParcellabOrder,
+    ParcellabOrderOut,
+    ParcellabPage,
+    ParcellabWritten,
+)
 from ordergate.errors import (
     BodyTimeout,
     Forbidden,
@@ -341,17 +347,59 @@ def _fold_quantities(
 _BODY = inline_body(ParcellabOrder)
 
 
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """parcelLab's error body for these statuses, and the credential errors every route has."""
+    descriptions = {
+        400: "Every failing field (nothing is written), a parse error or a bad parameter",
+        401: "not_authenticated / authentication_failed",
+        403: "permission_denied",
+        404: "not_found",
+        413: "payload_too_large",
+        415: "unsupported_media_type",
+        429: "throttled",
+    }
+    return {
+        s: {"model": ParcellabErrors, "description": descriptions[s]}
+        for s in sorted({*statuses, 401, 403, 429})
+    }
+
+
+_WRITE_ERRORS = _errors(400, 413, 415)
+
+
+def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    # DRF reads an empty parameter as an absent one.
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "allowEmptyValue": True,
+        "schema": schema,
+    }
+
+
 @router.put(
     "/",
     summary="parcelLab: create or update an order (merge)",
     openapi_extra=_BODY,
     status_code=200,
+    responses={
+        200: {"model": ParcellabWritten, "description": "Updated"},
+        201: {"model": ParcellabWritten, "description": "Created"},
+        **_WRITE_ERRORS,
+    },
 )
 async def put_order(request: Request, db: Db, settings: AppSettings) -> Response:
     return await _write(request, db, settings, create_only=False)
 
 
-@router.post("/", summary="parcelLab: create an order", openapi_extra=_BODY, status_code=201)
+@router.post(
+    "/",
+    summary="parcelLab: create an order",
+    openapi_extra=_BODY,
+    status_code=201,
+    responses={201: {"model": ParcellabWritten, "description": "Created"}, **_WRITE_ERRORS},
+)
 async def post_order(request: Request, db: Db, settings: AppSettings) -> Response:
     return await _write(request, db, settings, create_only=True)
 
@@ -376,7 +424,24 @@ def _decode(cursor: str, ordering: str) -> tuple[bool, tuple[dt.datetime, UUID]]
     return bool(reverse), position
 
 
-@router.get("/", summary="parcelLab: list orders (DRF cursor pagination)")
+@router.get(
+    "/",
+    summary="parcelLab: list orders (DRF cursor pagination)",
+    openapi_extra={
+        "parameters": [
+            {
+                "name": "cursor",
+                "in": "query",
+                "required": False,
+                "allowEmptyValue": True,
+                "schema": {"type": "string"},
+            },
+            _query("ordering", {"type": "string", "enum": list(ORDERINGS)}),
+            _query("page_size", {"type": "integer", "minimum": 1, "maximum": 200}),
+        ]
+    },
+    responses={200: {"model": ParcellabPage}, **_errors(400, 404)},
+)
 async def list_orders(request: Request, db: Db, settings: AppSettings) -> Response:
     principal = await _principal(request, "orders:read")
     if isinstance(principal, Response):
@@ -431,7 +496,23 @@ async def list_orders(request: Request, db: Db, settings: AppSettings) -> Respon
     return json_response(body)
 
 
-@router.get("/info/", summary="parcelLab: look an order up by its reference or number")
+@router.get(
+    "/info/",
+    summary="parcelLab: look an order up by its reference or number",
+    openapi_extra={
+        "parameters": [
+            {
+                "name": n,
+                "in": "query",
+                "required": False,
+                "allowEmptyValue": True,
+                "schema": {"type": "string"},
+            }
+            for n in ("external_reference", "order_number")
+        ]
+    },
+    responses={200: {"model": ParcellabOrderOut}, **_errors(400, 404)},
+)
 async def order_info(request: Request, db: Db) -> Response:
     principal = await _principal(request, "orders:read")
     if isinstance(principal, Response):
@@ -447,7 +528,11 @@ async def order_info(request: Request, db: Db) -> Response:
     return json_response(render(found, principal.organisation_number))
 
 
-@router.get("/{order_id}/", summary="parcelLab: one order by its id (external_id)")
+@router.get(
+    "/{order_id}/",
+    summary="parcelLab: one order by its id (external_id)",
+    responses={200: {"model": ParcellabOrderOut}, **_errors(404)},
+)
 async def get_order(order_id: str, request: Request, db: Db) -> Response:
     principal = await _principal(request, "orders:read")
     if isinstance(principal, Response):

@@ -11,13 +11,18 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ordergate.api.deps import AppSettings, Db
-from ordergate.api.openapi import inline_body
+from ordergate.api.openapi import inline_body, inline_patch_body
 from ordergate.db import Database
 from ordergate.dialects import pitneybowes as pb
 from ordergate.dialects.pitneybowes import body as pb_body
 from ordergate.dialects.pitneybowes import ids
 from ordergate.dialects.pitneybowes.render import render, timestamp
-from ordergate.dialects.pitneybowes.schema import PitneyBowesOrder
+from ordergate.dialects.pitneybowes.schema import (
+    PitneyBowesCreated,
+    PitneyBowesErrors,
+    PitneyBowesOrder,
+    PitneyBowesOrderOut,
+)
 from ordergate.errors import BodyTimeout, Forbidden, OrdergateError, Unauthorized
 from ordergate.intake import submissions
 from ordergate.orders import lifecycle, service, store
@@ -144,6 +149,23 @@ async def _receive(
         return refused.response
 
 
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """PB's error list for these statuses, and the credential errors every route has."""
+    descriptions = {
+        400: "Every invalid field, a duplicate orderNumber or a state the change cannot apply to",
+        401: "UNAUTHORIZED",
+        403: "FORBIDDEN: the key lacks the scope",
+        404: "ORDER_NOT_FOUND",
+        413: "PAYLOAD_TOO_LARGE",
+        415: "UNSUPPORTED_MEDIA_TYPE",
+        429: "TOO_MANY_REQUESTS",
+    }
+    return {
+        s: {"model": PitneyBowesErrors, "description": descriptions[s]}
+        for s in sorted({*statuses, 401, 403, 429})
+    }
+
+
 # --- create ----------------------------------------------------------------------------------
 
 
@@ -151,6 +173,7 @@ async def _receive(
     "/orders",
     summary="Pitney Bowes: create an order",
     openapi_extra=inline_body(PitneyBowesOrder),
+    responses={200: {"model": PitneyBowesCreated}, **_errors(400, 413, 415)},
 )
 async def create_order(request: Request, db: Db, settings: AppSettings) -> Response:
     async def work(
@@ -209,7 +232,11 @@ def _not_found(order_id: str, headers: dict[str, str] | None = None) -> Response
     return _error(404, pb.NOT_FOUND, f"Order {order_id} was not found", "orderId", headers=headers)
 
 
-@router.get("/orders/{order_id}", summary="Pitney Bowes: one order by its orderId")
+@router.get(
+    "/orders/{order_id}",
+    summary="Pitney Bowes: one order by its orderId",
+    responses={200: {"model": PitneyBowesOrderOut}, **_errors(404)},
+)
 async def get_order(order_id: str, request: Request, db: Db) -> Response:
     principal = await _principal(request, "orders:read")
     if isinstance(principal, Response):
@@ -224,7 +251,8 @@ async def get_order(order_id: str, request: Request, db: Db) -> Response:
 @router.patch(
     "/orders/{order_id}",
     summary="Pitney Bowes: update an order (merge patch)",
-    openapi_extra=inline_body(PitneyBowesOrder),
+    openapi_extra=inline_patch_body(PitneyBowesOrder),
+    responses={200: {"model": PitneyBowesOrderOut}, **_errors(400, 404, 413, 415)},
 )
 async def patch_order(order_id: str, request: Request, db: Db, settings: AppSettings) -> Response:
     async def work(
@@ -260,7 +288,11 @@ async def patch_order(order_id: str, request: Request, db: Db, settings: AppSett
     return await _receive(request, db, settings, work)
 
 
-@router.delete("/orders/{order_id}", summary="Pitney Bowes: cancel an order (reason other)")
+@router.delete(
+    "/orders/{order_id}",
+    summary="Pitney Bowes: cancel an order (reason other)",
+    responses={200: {"model": PitneyBowesOrderOut}, **_errors(400, 404, 413)},
+)
 async def delete_order(order_id: str, request: Request, db: Db, settings: AppSettings) -> Response:
     async def work(
         conn: AsyncConnection, principal: Principal, sub: Any, value: Any, headers: Any

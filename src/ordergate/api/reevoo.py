@@ -4,6 +4,7 @@ the submissions log with dialect ``reevoo`` (the 202 ``id`` is its submission id
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from typing import Any
 
@@ -58,26 +59,75 @@ class ReevooCustomerOrder(BaseModel):
     order_items: list[ReevooItem]
 
 
-class ReevooAnswer(BaseModel):
+class ReevooMessage(BaseModel):
+    """400, 401 (single route), 413 and 429."""
+
     status: int
-    id: str | None = None
-    message: str | None = None
-    error: str | None = None
-    errors: list[Any] | str | None = None
-    summary: dict[str, int] | None = None
+    message: str
 
 
-def _documented(body: Any, codes: dict[int, str]) -> dict[str, Any]:
+class ReevooDenied(BaseModel):
+    """403."""
+
+    status: int
+    error: str = Field(examples=["Access denied"])
+
+
+class ReevooUnauthorizedBatch(BaseModel):
+    """401 on the batch route (Reevoo's documented key is ``errors`` there)."""
+
+    status: int
+    errors: str = Field(examples=["Unauthorized"])
+
+
+class ReevooAccepted(BaseModel):
+    status: int
+    id: str = Field(description="The submission id")
+    message: str = Field(examples=["Customer order accepted"])
+
+
+class ReevooInvalid(BaseModel):
+    status: int
+    message: str = Field(examples=["Invalid customer order", "No data provided"])
+    errors: list[str] = Field(examples=[["order_ref cannot be blank", "invalid locale"]])
+
+
+class ReevooSummary(BaseModel):
+    accepted: int
+    rejected: int
+
+
+class ReevooRejectedOrder(BaseModel):
+    customer_order: Any = Field(description="The rejected order, as it was sent")
+    errors: list[str]
+
+
+class ReevooBatchAnswer(BaseModel):
+    """202, 206 and 422 of the batch route."""
+
+    status: int
+    id: str = Field(description="The submission id")
+    message: str = Field(examples=["Batch Accepted", "Batch partially accepted"])
+    summary: ReevooSummary
+    errors: list[ReevooRejectedOrder | str] | None = Field(
+        default=None, description="Absent when every order was accepted"
+    )
+
+
+def _documented(body: Any, codes: dict[int, tuple[type[BaseModel], str]]) -> dict[str, Any]:
     schema = TypeAdapter(body).json_schema(ref_template="#/components/schemas/{model}")
     schema.pop("$defs", None)
     return {
         "openapi_extra": {
             "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}
         },
-        "responses": {code: {"model": ReevooAnswer, "description": d} for code, d in codes.items()},
+        "responses": {
+            code: {"model": model, "description": d} for code, (model, d) in codes.items()
+        },
     }
 
 
+_INT64 = -(2**63)  # orjson writes integers in [-2**63, 2**63) only
 MAX_BATCH = 1000
 INVALID_ORDER = "Invalid customer order"
 
@@ -139,15 +189,18 @@ async def _receive(
 
 
 def _plain(value: Any) -> Any:
-    """A parsed value as JSON can show it again (exact decimals become JSON numbers)."""
+    """A parsed value as JSON can show it again (exact decimals become JSON numbers). What
+    the encoder cannot write as a number (an integer beyond 64 bits, a float that overflows)
+    is shown as the text of the number, like NaN and Infinity."""
+    if isinstance(value, int) and not isinstance(value, bool) and not _INT64 <= value < -_INT64:
+        return str(value)
     if isinstance(value, Decimal):
         if not value.is_finite():
             return str(value)
-        return (
-            int(value)
-            if value == value.to_integral_value() and "." not in str(value)
-            else float(value)
-        )
+        if value == value.to_integral_value() and "." not in str(value):
+            return _plain(int(value)) if value.adjusted() < 20 else str(value)
+        number = float(value)
+        return number if math.isfinite(number) else str(value)
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -163,12 +216,13 @@ def _plain(value: Any) -> Any:
     **_documented(
         ReevooCustomerOrder,
         {
-            202: "Customer order accepted",
-            400: "Invalid TRKREF supplied",
-            401: "Unauthorized",
-            403: "Access denied",
-            413: "Request entity too large",
-            422: "Invalid customer order / No data provided",
+            202: (ReevooAccepted, "Customer order accepted"),
+            400: (ReevooMessage, "Invalid TRKREF supplied"),
+            401: (ReevooMessage, "Unauthorized"),
+            403: (ReevooDenied, "Access denied"),
+            413: (ReevooMessage, "Request entity too large"),
+            422: (ReevooInvalid, "Invalid customer order / No data provided"),
+            429: (ReevooMessage, "Too many requests"),
         },
     ),
 )
@@ -219,12 +273,13 @@ async def customer_order(trkref: str, request: Request, db: Db, settings: AppSet
     **_documented(
         list[ReevooCustomerOrder],
         {
-            202: "Batch Accepted",
-            206: "Batch partially accepted",
-            401: "Unauthorized",
-            403: "Access denied",
-            413: "Request entity too large",
-            422: "Batch is invalid / No data provided",
+            202: (ReevooBatchAnswer, "Batch Accepted"),
+            206: (ReevooBatchAnswer, "Batch partially accepted"),
+            401: (ReevooUnauthorizedBatch, "Unauthorized"),
+            403: (ReevooDenied, "Access denied"),
+            413: (ReevooMessage, "Request entity too large"),
+            422: (ReevooBatchAnswer, "Batch is invalid / No data provided"),
+            429: (ReevooMessage, "Too many requests"),
         },
     ),
 )

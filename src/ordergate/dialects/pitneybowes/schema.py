@@ -59,3 +59,46 @@ class PitneyBowesOrder(_Doc):
     items: list[PitneyBowesItem] = Field(min_length=1)
     additionalAddresses: list[dict[str, Any]] | None = None
     shippingPreferences: dict[str, Any] | None = None
+
+
+# --- answers ---------------------------------------------------------------------------------
+
+
+class PitneyBowesError(BaseModel):
+    errorCode: str = Field(examples=["MISSING_REQUIRED_FIELD"])
+    errorDescription: str
+    additionalInfo: str | None = Field(default=None, description="The field's path")
+
+
+class PitneyBowesErrors(BaseModel):
+    """Every error answer: one entry per problem."""
+
+    errors: list[PitneyBowesError]
+
+
+class PitneyBowesCreated(BaseModel):
+    orderId: str = Field(examples=["PB0000010001"])
+    orderNumber: str
+    status: str = Field(examples=["Success"])
+    transactionCreateDate: str = Field(examples=["2026-01-30T10:53:24.554Z"])
+
+
+class PitneyBowesOrderOut(BaseModel):
+    """PB's order object (GET, PATCH, DELETE): what a create accepts, and the server's own
+    fields. Amounts are JSON numbers, written exactly."""
+
+    orderId: str
+    orderNumber: str
+    orderStatus: str = Field(examples=["UNFULFILLED", "FULFILLED", "CANCELLED"])
+    orderMessage: dict[str, Any] | None
+    metadata: list[dict[str, Any]]
+    charges: dict[str, Any] | None
+    shippingReference: dict[str, Any] | None
+    customerInfo: dict[str, Any] | None
+    fromAddress: dict[str, Any] | None
+    toAddress: dict[str, Any] | None
+    items: list[dict[str, Any]]
+    additionalAddresses: Any = None
+    shippingPreferences: Any = None
+    transactionCreateDate: str
+    lastModifiedDate: str
