@@ -95,9 +95,21 @@ def _add_problem(op: dict[str, Any], status: int, description: str) -> None:
     response.setdefault("content", {}).update(_PROBLEM_CONTENT)
 
 
+_DIALECTS = ("/reevoo/", "/dropday/", "/parcellab/", "/pitneybowes/")
+_TIMEOUT = "The request body did not arrive in time (ORDERGATE_BODY_TIMEOUT_SECONDS)"
+
+
 def _add_middleware_answers(path: str, method: str, op: dict[str, Any]) -> None:
     for status, description in _ANY_ROUTE.items():
         _add_problem(op, status, description)
+    if "requestBody" in op and "408" not in op["responses"]:
+        # A slow body is cut off where the route reads it: a dialect answers in the shape of
+        # its 413 (its other refusal of a body as such), /v1 with a problem document.
+        too_large = op["responses"].get("413")
+        if path.startswith(_DIALECTS) and too_large is not None:
+            op["responses"]["408"] = {**too_large, "description": _TIMEOUT}
+        else:
+            _add_problem(op, 408, _TIMEOUT)
     if method.upper() not in METHODS or path in OWN_KEYS:
         return
     params = op.setdefault("parameters", [])
