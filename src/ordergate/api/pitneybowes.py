@@ -232,6 +232,16 @@ def _not_found(order_id: str, headers: dict[str, str] | None = None) -> Response
     return _error(404, pb.NOT_FOUND, f"Order {order_id} was not found", "orderId", headers=headers)
 
 
+async def _existing(
+    conn: AsyncConnection, principal: Principal, order_id: str, headers: dict[str, str]
+) -> StoredOrder:
+    """The order to change, locked, or :class:`_Refused` with PB's 404."""
+    found = await _find(conn, principal, order_id, for_update=True)
+    if found is None:
+        raise _Refused(_not_found(order_id, headers), "rejected", [{"errorCode": pb.NOT_FOUND}])
+    return found
+
+
 @router.get(
     "/orders/{order_id}",
     summary="Pitney Bowes: one order by its orderId",
@@ -258,9 +268,7 @@ async def patch_order(order_id: str, request: Request, db: Db, settings: AppSett
     async def work(
         conn: AsyncConnection, principal: Principal, sub: Any, value: Any, headers: Any
     ) -> tuple[Response, list[Any], str]:
-        existing = await _find(conn, principal, order_id, for_update=True)
-        if existing is None:
-            raise _Refused(_not_found(order_id, headers), "rejected", [{"errorCode": pb.NOT_FOUND}])
+        existing = await _existing(conn, principal, order_id, headers)
         errors = pb.Errors()
         if not isinstance(value, dict):
             errors.add(None, pb.INVALID_TYPE, "The request body must be a JSON object")
@@ -297,9 +305,7 @@ async def delete_order(order_id: str, request: Request, db: Db, settings: AppSet
     async def work(
         conn: AsyncConnection, principal: Principal, sub: Any, value: Any, headers: Any
     ) -> tuple[Response, list[Any], str]:
-        existing = await _find(conn, principal, order_id, for_update=True)
-        if existing is None:
-            raise _Refused(_not_found(order_id, headers), "rejected", [{"errorCode": pb.NOT_FOUND}])
+        existing = await _existing(conn, principal, order_id, headers)
         order, outcome = existing, "unchanged"
         if existing.status != lifecycle.Status.CANCELLED:
             outcome = "cancelled"
