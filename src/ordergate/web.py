@@ -203,7 +203,8 @@ class BodyDeadline:
                 return await receive()
             wait = self.idle if deadline is None else min(self.idle, deadline - loop.time())
             try:
-                message = await asyncio.wait_for(receive(), max(wait, 0.001))
+                async with asyncio.timeout(max(wait, 0.001)):  # no task per call, unlike wait_for
+                    message = await receive()
             except TimeoutError:
                 raise BodyTimeout(
                     "The request body did not arrive in time; send it without pauses"
