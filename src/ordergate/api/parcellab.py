@@ -13,6 +13,7 @@ import base64
 import binascii
 import datetime as dt
 import re
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
@@ -57,8 +58,15 @@ PAGE_SIZE = 50
 # --- answers --------------------------------------------------------------------------------
 
 
-def _error(status: int, code: str, detail: str, attr: str | None = None, **kw: Any) -> Response:
-    return json_response(error_body(code, detail, attr), status, kw.get("headers"))
+def _error(
+    status: int,
+    code: str,
+    detail: str,
+    attr: str | None = None,
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    return json_response(error_body(code, detail, attr), status, headers)
 
 
 async def _principal(request: Request, scope: str) -> Principal | Response:

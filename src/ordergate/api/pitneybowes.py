@@ -4,6 +4,7 @@ create, patch and delete is in the submissions log with dialect ``pitneybowes``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import jiter
@@ -39,14 +40,19 @@ router = APIRouter(prefix="/pitneybowes/api/v1", tags=["pitneybowes"])
 SERVER_FIELDS = ("orderId", "orderStatus", "transactionCreateDate", "lastModifiedDate")
 
 
-def _answer(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def _answer(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     return Response(pb.dumps(body), status, headers, media_type="application/json")
 
 
 def _error(
-    status: int, code: str, description: str, path: str | None = None, **kw: Any
+    status: int,
+    code: str,
+    description: str,
+    path: str | None = None,
+    *,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
-    return _answer(pb.error_body(code, description, path), status, kw.get("headers"))
+    return _answer(pb.error_body(code, description, path), status, headers)
 
 
 async def _principal(request: Request, scope: str) -> Principal | Response:
@@ -222,10 +228,9 @@ async def _find(
     parsed = ids.parse(order_id)
     if parsed is None or parsed[0] != principal.organisation_number:
         return None
-    found = await store.get_by_number(conn, principal.organisation_id, parsed[1])
-    if found is not None and for_update:
-        found = await store.get(conn, principal.organisation_id, order_id=found.id, for_update=True)
-    return found
+    return await store.get_by_number(
+        conn, principal.organisation_id, parsed[1], for_update=for_update
+    )
 
 
 def _not_found(order_id: str, headers: dict[str, str] | None = None) -> Response:

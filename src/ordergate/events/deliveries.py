@@ -232,6 +232,15 @@ class Attempt:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
+def _still_held(claimed: Claimed) -> list[sa.ColumnElement[bool]]:
+    """The claimed delivery, while its lease is still the claimer's."""
+    return [
+        d.organisation_id == claimed.organisation_id,
+        d.id == claimed.id,
+        d.lease_token == claimed.lease_token,
+    ]
+
+
 async def finish(
     conn: AsyncConnection,
     claimed: Claimed,
@@ -252,11 +261,7 @@ async def finish(
     error = attempt.error[:500] if attempt.error else None
     result = await conn.execute(
         webhook_deliveries.update()
-        .where(
-            d.organisation_id == claimed.organisation_id,
-            d.id == claimed.id,
-            d.lease_token == claimed.lease_token,
-        )
+        .where(*_still_held(claimed))
         .values(
             status=status,
             attempts=number,
@@ -293,11 +298,7 @@ async def release(conn: AsyncConnection, claimed: list[Claimed]) -> int:
     for c in claimed:
         result = await conn.execute(
             webhook_deliveries.update()
-            .where(
-                d.organisation_id == c.organisation_id,
-                d.id == c.id,
-                d.lease_token == c.lease_token,
-            )
+            .where(*_still_held(c))
             .values(lease_token=None, lease_until=None)
         )
         released += result.rowcount

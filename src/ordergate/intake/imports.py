@@ -542,6 +542,15 @@ async def load_chunk(conn: AsyncConnection, claimed: Any, seq: int) -> tuple[int
     return None if chunk is None else (chunk.first_line, chunk.data)
 
 
+def _still_held(claimed: Any) -> list[sa.ColumnElement[bool]]:
+    """The claimed import, while its lease is still the claimer's."""
+    return [
+        c.organisation_id == claimed.organisation_id,
+        c.id == claimed.id,
+        c.lease_token == claimed.lease_token,
+    ]
+
+
 async def commit_chunk(
     conn: AsyncConnection,
     claimed: Any,
@@ -556,12 +565,7 @@ async def commit_chunk(
     now = dt.datetime.now(dt.UTC)
     renewed = await conn.execute(
         imports.update()
-        .where(
-            c.organisation_id == claimed.organisation_id,
-            c.id == claimed.id,
-            c.lease_token == claimed.lease_token,
-            c.next_chunk == seq,
-        )
+        .where(*_still_held(claimed), c.next_chunk == seq)
         .values(lease_until=now + dt.timedelta(seconds=lease_seconds))
     )
     if renewed.rowcount != 1:
@@ -616,11 +620,5 @@ async def record_failure(conn: AsyncConnection, claimed: Any, seq: int, exc: Exc
 async def release(conn: AsyncConnection, claimed: Any) -> None:
     """Give the lease back (a runner stopping mid-import): another may resume at once."""
     await conn.execute(
-        imports.update()
-        .where(
-            c.organisation_id == claimed.organisation_id,
-            c.id == claimed.id,
-            c.lease_token == claimed.lease_token,
-        )
-        .values(lease_token=None, lease_until=None)
+        imports.update().where(*_still_held(claimed)).values(lease_token=None, lease_until=None)
     )

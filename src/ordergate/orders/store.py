@@ -429,9 +429,13 @@ _REFS_TAKEN: dict[bool, Any] = {
 }
 
 
-async def get_by_number(conn: AsyncConnection, org_id: UUID, number: int) -> StoredOrder | None:
+async def get_by_number(
+    conn: AsyncConnection, org_id: UUID, number: int, *, for_update: bool = False
+) -> StoredOrder | None:
     """By the organisation's order number (dialects whose vendors address orders by it)."""
     stmt = sa.select(*_COLUMNS).where(orders.c.organisation_id == org_id, orders.c.number == number)
+    if for_update:
+        stmt = stmt.with_for_update()
     row = (await conn.execute(stmt)).first()
     return None if row is None else _stored(row)
 

@@ -62,19 +62,6 @@ ADDRESSES = {
     "fromAddress": ("from_address", "pb_from_"),
     "toAddress": ("shipping_address", "pb_to_"),
 }
-# metadata keys holding PB fields that the canonical order has no place for
-KEPT_KEYS = frozenset(
-    {
-        "pb_charges_gmv",
-        "pb_charges_billing_status",
-        "pb_additional_addresses",
-        "pb_shipping_preferences",
-        *(f"{stash}{field}" for _, stash in ADDRESSES.values()
-          for field in ("address_line3", "residential")),
-        *(SHIPPING_REFERENCE_PREFIX + "".join("_" + c.lower() if c.isupper() else c for c in name)
-          for name in SHIPPING_REFERENCE_FIELDS),
-    }
-)  # fmt: skip
 _POSTAL_CODES = {
     "US": (re.compile(r"^[0-9]{5}(?:-[0-9]{4})?$"), "12345 or 12345-6789"),
     "CA": (re.compile(r"^[A-Za-z][0-9][A-Za-z] ?[0-9][A-Za-z][0-9]$"), "A1A 1A1"),
@@ -116,6 +103,31 @@ def decode_name(key: str) -> str:
             out.append(key[i])
             i += 1
     return "".join(out)
+
+
+def reference_key(name: str) -> str:
+    """The metadata key of a ``shippingReference`` field (``shipperReference`` →
+    ``shipping_reference_shipper_reference``)."""
+    key = encode_name(name)
+    assert key is not None  # the field names are plain camelCase
+    return SHIPPING_REFERENCE_PREFIX + key
+
+
+# metadata keys holding PB fields that the canonical order has no place for
+KEPT_KEYS = frozenset(
+    {
+        "pb_charges_gmv",
+        "pb_charges_billing_status",
+        "pb_additional_addresses",
+        "pb_shipping_preferences",
+        *(
+            f"{stash}{field}"
+            for _, stash in ADDRESSES.values()
+            for field in ("address_line3", "residential")
+        ),
+        *(reference_key(name) for name in SHIPPING_REFERENCE_FIELDS),
+    }
+)
 
 
 def _type_name(value: Any) -> str:
@@ -445,7 +457,7 @@ def to_canonical(body: Any) -> tuple[dict[str, Any], Errors]:
         for name in SHIPPING_REFERENCE_FIELDS:
             value = r.text(name, 1000 if name == "shippingNotes" else 255)
             if value is not _MISSING:
-                metadata[SHIPPING_REFERENCE_PREFIX + encode_name(name)] = value  # type: ignore[operator]
+                metadata[reference_key(name)] = value
 
     customer = f.object("customerInfo")
     if customer is not _MISSING:

@@ -24,6 +24,7 @@ from ordergate.dialects.pitneybowes.body import (
     SHIPPING_REFERENCE_PREFIX,
     decode_name,
     encode_name,
+    reference_key,
 )
 from ordergate.orders.store import StoredOrder
 
@@ -87,10 +88,7 @@ def render(order: StoredOrder, organisation_number: int) -> dict[str, Any]:
         "paymentType": doc.get("payment_method"),
         "billingStatus": metadata.get("pb_charges_billing_status"),
     }
-    reference = {
-        name: metadata.get(SHIPPING_REFERENCE_PREFIX + (encode_name(name) or name))
-        for name in SHIPPING_REFERENCE_FIELDS
-    }
+    reference = {name: metadata.get(reference_key(name)) for name in SHIPPING_REFERENCE_FIELDS}
     items = []
     for item in doc["items"]:
         meta = item.get("metadata") or {}
