@@ -565,6 +565,42 @@ def test_money_just_below_a_trillion_is_accepted() -> None:
     assert doc["items"][0]["unit_price"] == "999999999999.99"
 
 
+@pytest.mark.parametrize(
+    ("amount", "outcome"),
+    [
+        ("0000000000000000001.5", "1.5"),  # leading zeros are not significant
+        ("000000999999999999.9999", "999999999999.9999"),
+        ("0001000000000000", "out_of_range"),
+        ("-1000000000000.5", "out_of_range"),
+        ("1.00000000", "1.00000000"),  # zeros past the scale are not excess
+        ("1.00001", "too_many_decimals"),
+        ("-0.0000", "0.0000"),
+        ("12.3400", "12.3400"),
+    ],
+)
+def test_money_text_and_the_same_number_give_one_outcome(amount: str, outcome: str) -> None:
+    # Text is decided on its characters (fields._money_from_text), numbers by Decimal
+    # arithmetic: both must agree at every boundary.
+    for sent in (amount, Decimal(amount)):
+        data = _order(items=[_item(unit_price=None)], totals={"discount": sent})
+        if outcome in ("out_of_range", "too_many_decimals"):
+            assert _errors(data) == [("/totals/discount", outcome)]
+        else:
+            assert _doc(data)["totals"]["discount"] == outcome
+
+
+def test_money_is_written_at_the_minor_unit_only_when_it_is_not() -> None:
+    doc = _doc(_order(currency="GBP", items=[_item(unit_price="5.5")], totals={"total": "5.50"}))
+    assert (doc["items"][0]["unit_price"], doc["totals"]["total"]) == ("5.50", "5.50")
+    doc = _doc(_order(currency="JPY", items=[_item(unit_price="500.000")], totals={"tax": "0"}))
+    assert (doc["items"][0]["unit_price"], doc["totals"]["tax"]) == ("500", "0")
+
+
+def test_money_with_a_positive_exponent_is_output_in_plain_digits() -> None:
+    data = parse_json(b'{"order_ref":"R","items":[{"sku":"A","unit_price":5E+3}]}')
+    assert _doc(data)["items"][0]["unit_price"] == "5000"
+
+
 def test_negative_unit_price_is_too_small() -> None:
     assert _errors(_price("-0.01", currency="GBP")) == [("/items/0/unit_price", "too_small")]
 

@@ -37,6 +37,7 @@ from ordergate.orders.fields import (
     Timezone,
     Url,
     currency_exponent,
+    minor_unit,
 )
 
 M = TypeVar("M", bound=BaseModel)
@@ -296,26 +297,36 @@ def validate_order(data: Any, *, now: dt.datetime | None = None) -> Order:
 
 
 def _at_minor_unit(amount: Decimal, currency: str | None) -> Decimal:
+    """``amount`` written with its currency's minor unit of decimals (the same object when it
+    already is, or the currency is unknown)."""
     digits = currency_exponent(currency) if currency else None
-    return amount if digits is None else amount.quantize(Decimal(1).scaleb(-digits))
+    if digits is None:
+        return amount
+    quantum = minor_unit(digits)
+    return amount if amount.same_quantum(quantum) else amount.quantize(quantum)
 
 
 def normalise(order: Order) -> None:
-    """Fill defaults and write amounts at their currency's minor unit (after the rules hold)."""
+    """Fill defaults and write amounts at their currency's minor unit (after the rules hold).
+    A field is assigned only when its value changes: assignment to a model is the costly part."""
     for i, item in enumerate(order.items):
         if item.line_id is None:
             item.line_id = str(i + 1)
         if item.currency is None:
             item.currency = order.currency
         if item.unit_price is not None:
-            item.unit_price = _at_minor_unit(item.unit_price, item.currency)
-    if order.totals is not None:
+            price = _at_minor_unit(item.unit_price, item.currency)
+            if price is not item.unit_price:
+                item.unit_price = price
+    totals = order.totals
+    if totals is not None:
         for name in rules.TOTALS:
-            value = getattr(order.totals, name)
-            if value is not None:
-                setattr(order.totals, name, _at_minor_unit(value, order.currency))
+            value = getattr(totals, name)
+            if value is not None and (at := _at_minor_unit(value, order.currency)) is not value:
+                setattr(totals, name, at)
     # Tags are a set: a repeated tag is kept once, in first-seen order.
-    order.tags = list(dict.fromkeys(order.tags))
+    if len(set(order.tags)) != len(order.tags):
+        order.tags = list(dict.fromkeys(order.tags))
 
 
 def to_document(order: Order) -> dict[str, Any]:

@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 from pydantic import TypeAdapter, ValidationError
 
 from ordergate.errors import FieldError
-from ordergate.orders.fields import CurrencyCode, Date, Money, Timestamp, currency_exponent
+from ordergate.orders.fields import (
+    CurrencyCode,
+    Date,
+    Money,
+    Timestamp,
+    currency_exponent,
+    minor_unit,
+)
 
 if TYPE_CHECKING:
     from ordergate.orders.model import Order
@@ -107,12 +114,9 @@ def raw_facts(data: Any) -> Facts:
 
 
 def has_excess_digits(amount: Decimal, currency: str | None) -> bool:
+    """More decimals than the currency's minor unit holds (trailing zeros are not excess)."""
     digits = currency_exponent(currency) if currency else None
-    if digits is None:
-        return False
-    exponent = amount.as_tuple().exponent
-    assert isinstance(exponent, int)
-    return -exponent > digits and amount != amount.quantize(Decimal(1).scaleb(-digits))
+    return digits is not None and amount != amount.quantize(minor_unit(digits))
 
 
 def check(facts: Facts, now: dt.datetime | None = None) -> list[FieldError]:
