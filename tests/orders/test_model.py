@@ -11,10 +11,11 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import pytest
 
 from ordergate.errors import ValidationFailed
-from ordergate.orders.model import to_document, validate_order
+from ordergate.orders.model import document_json, to_document, validate_order
 from ordergate.web import parse_json
 from tests import factories
 
@@ -992,3 +993,21 @@ def test_negative_zero_is_zero() -> None:
     doc = _doc(_order(currency="GBP", items=[_item(unit_price="-0")], totals={"total": "-0.00"}))
     assert doc["items"][0]["unit_price"] == "0.00"
     assert doc["totals"]["total"] == "0.00"
+
+
+def test_the_document_json_is_the_document_serialised() -> None:
+    # The import serialises the stored document straight from the model (document_json); it
+    # must be the very text that orjson makes of to_document(), whatever the content.
+    text = "".join(chr(c) for c in range(1, 0x250)) + "\u2028\u2029\ud7ff\ue000\U0001f600"
+    orders = [
+        factories.full_order(),
+        _order(fulfilled_at="2019-05-01T10:00:00.5+02:00", placed_at="2019-05-01"),
+        _order(
+            items=[_item(name=text[:1000], metadata={"k": text[:900], "f": Decimal("0.1")})],
+            tags=['é"\\/', text[:255]],
+            metadata={"tiny": Decimal("1.5E-10"), "big": 2**53, "neg": Decimal("-2.5E+15")},
+        ),
+    ]
+    for data in orders:
+        order = validate_order(data, now=NOW)
+        assert document_json(order) == orjson.dumps(to_document(order)).decode()

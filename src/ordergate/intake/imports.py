@@ -32,7 +32,7 @@ from ordergate.intake import batch
 from ordergate.intake.tables import import_chunks, imports
 from ordergate.orders import history, service, store
 from ordergate.orders.fields import iso_utc
-from ordergate.orders.model import Order, to_document
+from ordergate.orders.model import Order
 from ordergate.orders.tables import order_history
 from ordergate.tenancy.auth import Principal
 from ordergate.tenancy.service import EVENT_IDS
@@ -143,8 +143,7 @@ def prepare(data: bytes, first_line: int) -> Prepared:
         if isinstance(parsed, batch.EntryResult):
             out.append((n, parsed))
             continue
-        doc = to_document(parsed)
-        out.append((n, store.new_order_rows(doc, *service.opening(doc))))
+        out.append((n, store.new_order_rows(parsed, *service.opening_of(parsed))))
     return out
 
 

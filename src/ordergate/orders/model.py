@@ -332,3 +332,9 @@ def normalise(order: Order) -> None:
 def to_document(order: Order) -> dict[str, Any]:
     """The normalised JSON document that is stored and returned (money as decimal strings)."""
     return order.model_dump(mode="json")
+
+
+def document_json(order: Order) -> str:
+    """``orjson.dumps(to_document(order))``, serialised straight from the model without the
+    dictionary in between (the same text: tests/orders/test_model.py checks it)."""
+    return order.model_dump_json()

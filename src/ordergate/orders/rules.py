@@ -119,25 +119,23 @@ def has_excess_digits(amount: Decimal, currency: str | None) -> bool:
     return digits is not None and amount != amount.quantize(minor_unit(digits))
 
 
-def check(facts: Facts, now: dt.datetime | None = None) -> list[FieldError]:
-    errors: list[FieldError] = []
-    now = now or dt.datetime.now(dt.UTC)
-    for name, value in (("placed_at", facts.placed_at), ("fulfilled_at", facts.fulfilled_at)):
-        if value is not None and value > now + FUTURE_TOLERANCE:
-            errors.append(
-                FieldError(f"/{name}", "in_future", "Must not be more than 5 minutes ahead")
-            )
+def _too_many_decimals(ptr: str, currency: str | None) -> FieldError:
+    digits = currency_exponent(currency) if currency else None
+    return FieldError(
+        ptr, "too_many_decimals", f"{currency} amounts have at most {digits} decimal places"
+    )
 
-    def money(ptr: str, amount: Decimal | None, currency: str | None) -> None:
-        if amount is not None and has_excess_digits(amount, currency):
-            digits = currency_exponent(currency) if currency else None
-            errors.append(
-                FieldError(
-                    ptr,
-                    "too_many_decimals",
-                    f"{currency} amounts have at most {digits} decimal places",
+
+def check(facts: Facts, now: dt.datetime | None = None) -> list[FieldError]:
+    # Runs for every order: pointers and messages are made only for errors.
+    errors: list[FieldError] = []
+    if facts.placed_at is not None or facts.fulfilled_at is not None:
+        latest = (now or dt.datetime.now(dt.UTC)) + FUTURE_TOLERANCE
+        for name, value in (("placed_at", facts.placed_at), ("fulfilled_at", facts.fulfilled_at)):
+            if value is not None and value > latest:
+                errors.append(
+                    FieldError(f"/{name}", "in_future", "Must not be more than 5 minutes ahead")
                 )
-            )
 
     seen: dict[str, int] = {}
     for i, item in enumerate(facts.items):
@@ -152,9 +150,13 @@ def check(facts: Facts, now: dt.datetime | None = None) -> list[FieldError]:
             )
         else:
             seen[line_id] = i
-        money(f"/items/{i}/unit_price", item.unit_price, item.currency or facts.currency)
+        if item.unit_price is not None:
+            currency = item.currency or facts.currency
+            if has_excess_digits(item.unit_price, currency):
+                errors.append(_too_many_decimals(f"/items/{i}/unit_price", currency))
     for name, amount in facts.totals.items():
-        money(f"/totals/{name}", amount, facts.currency)
+        if has_excess_digits(amount, facts.currency):
+            errors.append(_too_many_decimals(f"/totals/{name}", facts.currency))
 
     if facts.earliest and facts.latest and facts.earliest > facts.latest:
         errors.append(

@@ -60,6 +60,14 @@ def opening(doc: dict[str, Any]) -> tuple[Status, list[dict[str, Any]]]:
     return lifecycle.status_of(doc["items"], fulfillments), fulfillments
 
 
+def opening_of(order: Order) -> tuple[Status, list[dict[str, Any]]]:
+    """:func:`opening` of a validated order, without making its document in the usual case:
+    an order not submitted fulfilled opens unfulfilled, with no fulfilment."""
+    if order.fulfilled_at is None:
+        return Status.UNFULFILLED, []
+    return opening(to_document(order))
+
+
 def new_order(
     principal: Principal, doc: dict[str, Any], via: str, submission_id: UUID | None
 ) -> StoredOrder:

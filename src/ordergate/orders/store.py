@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ordergate import db
 from ordergate.events.outbox import txid_sql as outbox_txid
 from ordergate.orders.fields import iso_utc
+from ordergate.orders.model import Order, document_json
 from ordergate.orders.tables import order_items, order_tags, orders
 from ordergate.tenancy.service import ORDER_NUMBERS
 
@@ -225,51 +226,49 @@ class NewOrderRows(NamedTuple):
         return orjson.loads(self.doc)  # type: ignore[no-any-return]
 
 
-def new_order_rows(
-    doc: dict[str, Any], status: str, fulfillments: list[dict[str, Any]]
-) -> NewOrderRows:
-    """The COPY values of a new order (status and fulfilments from ``service.opening``)."""
-    c = _columns(doc)
-    total = c["total"]
-    shown = None
+def new_order_rows(order: Order, status: str, fulfillments: list[dict[str, Any]]) -> NewOrderRows:
+    """The COPY values of a new order, read from its validated model (status and fulfilments
+    from ``service.opening_of``). The document's text is serialised straight from the model;
+    the columns and rows hold the same values as ``insert_many`` derives from the document."""
+    text = document_json(order)
     fulfilled_at = fulfillments[-1]["created_at"] if status == "fulfilled" else None
-    if doc["fulfilled_at"] != fulfilled_at:  # as render() shows it
-        shown = orjson.dumps({**doc, "fulfilled_at": fulfilled_at}).decode()[1:-1]
+    submitted_at = iso_utc(order.fulfilled_at) if order.fulfilled_at is not None else None
+    shown = None
+    if submitted_at != fulfilled_at:  # as render() shows it
+        shown = orjson.dumps({**orjson.loads(text), "fulfilled_at": fulfilled_at}).decode()[1:-1]
+    email = order.customer.email if order.customer is not None else None
+    total = order.totals.total if order.totals is not None else None
     return NewOrderRows(
-        order_ref=doc["order_ref"],
-        doc=orjson.dumps(doc).decode(),
+        order_ref=order.order_ref,
+        doc=text,
         shown=shown,
         status=status,
         fulfillments=orjson.dumps(fulfillments).decode(),
         columns=(
-            c["test"],
-            c["email"],
-            c["currency"],
+            order.test,
+            email.lower() if email else None,
+            order.currency,
             None if total is None else int(total * _MONEY_FACTOR),
-            c["placed_at"],
+            order.placed_at,
         ),
         items=[
             (
-                item["line_id"],
+                item.line_id,
                 i,
-                item["sku"],
-                item["gtin"],
-                item["name"],
-                item["quantity"],
-                _money(item["unit_price"]),
-                item["currency"],
+                item.sku,
+                item.gtin,
+                item.name,
+                item.quantity,
+                None if item.unit_price is None else int(item.unit_price * _MONEY_FACTOR),
+                item.currency,
             )
-            for i, item in enumerate(doc["items"])
+            for i, item in enumerate(order.items)
         ],
-        tags=doc["tags"],
+        tags=order.tags,
     )
 
 
 _MONEY_FACTOR = Decimal(10) ** db.MONEY_SCALE  # as db.Money stores it
-
-
-def _money(value: str | None) -> int | None:
-    return None if value is None else int(Decimal(value) * _MONEY_FACTOR)
 
 
 def rendered_json(new: NewOrderRows, order_id: UUID, number: int, at: str, via: str) -> str:
