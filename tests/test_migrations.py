@@ -13,14 +13,15 @@ import ordergate.events.tables
 import ordergate.intake.tables
 import ordergate.orders.tables
 import ordergate.tenancy.tables  # noqa: F401 - registers the tables
-from ordergate.db import metadata
+from ordergate.db import compared, metadata
 
 
 async def test_migrated_schema_matches_the_table_definitions(database_url: str) -> None:
     engine = create_async_engine(database_url)
 
     def diff(sync_conn: sa.Connection) -> list[Any]:
-        ctx = MigrationContext.configure(sync_conn, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_object": compared(sync_conn.dialect.name)}
+        ctx = MigrationContext.configure(sync_conn, opts=opts)
         return list(compare_metadata(ctx, metadata))
 
     async with engine.connect() as conn:
