@@ -3,6 +3,7 @@ tests/system/test_shutdown.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 from uuid import UUID
@@ -64,3 +65,46 @@ async def test_a_chunk_that_cannot_be_prepared_gives_the_import_back(database_ur
         assert await runner.run_one()  # claimed again at once, resumed at chunk 1
         done = await row()
         assert (done.status, done.created, done.failures) == ("completed", 30, 0)
+
+
+async def test_the_runner_keeps_a_chunk_ahead_for_each_validation_process(
+    database_url: str, monkeypatch: Any
+) -> None:
+    app = create_app(make_settings(database_url, import_chunk_bytes=1024, import_processes=2))
+    async with app.router.lifespan_context(app):
+        tenant = await make_tenant(app)
+        body = b"".join(orjson.dumps(factories.order()) + b"\n" for _ in range(30))
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            r = await client.post(
+                "/v1/imports",
+                content=body,
+                headers={**tenant.headers, "Content-Type": "application/x-ndjson"},
+            )
+        assert r.status_code == 202, r.text
+
+        real = imports.prepare_elsewhere
+        in_flight = peak = 0
+
+        async def slow_validation(data: bytes, first_line: int, processes: int) -> Any:
+            nonlocal in_flight, peak
+            assert processes == 2
+            in_flight += 1
+            peak = max(peak, in_flight)
+            try:
+                await asyncio.sleep(0.02)  # a validation process at work
+                return await real(data, first_line, 0)
+            finally:
+                in_flight -= 1
+
+        monkeypatch.setattr(imports, "prepare_elsewhere", slow_validation)
+        runner = ImportRunner(app.state.db, app.state.settings)
+        assert await runner.run_one()
+        assert peak == 2, "both validation processes kept busy"
+        async with app.state.db.read() as conn:
+            done = (
+                await conn.execute(
+                    sa.select(imports_table).where(imports_table.c.id == UUID(r.json()["id"]))
+                )
+            ).one()
+        assert (done.status, done.created, done.chunks > 2) == ("completed", 30, True)

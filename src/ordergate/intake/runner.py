@@ -15,6 +15,7 @@ and counts as a failure of that chunk, like a chunk whose transaction failed.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import datetime as dt
 import logging
@@ -74,14 +75,24 @@ class ImportRunner:
         log.info(
             "import %s: running from chunk %d of %d", claimed.id, claimed.next_chunk, claimed.chunks
         )
-        # While chunk k is written, chunk k+1 is read and validated (in another process when
-        # ORDERGATE_IMPORT_PROCESSES > 0).
+        # While chunk k is written, the next ones are read and validated: one per validation
+        # process (ORDERGATE_IMPORT_PROCESSES), so that none of them waits for the writer.
         seq = claimed.next_chunk
-        upcoming = asyncio.create_task(self._prepare(claimed, seq))
+        depth = max(self.settings.import_processes, 1)
+        upcoming: collections.deque[asyncio.Task[imports.Prepared]] = collections.deque()
+        queued = seq
+
+        def fill() -> None:
+            nonlocal queued
+            while len(upcoming) < depth and queued < max(claimed.chunks, seq + 1):
+                upcoming.append(asyncio.create_task(self._prepare(claimed, queued)))
+                queued += 1
+
+        fill()
         try:
             while not self._stopping:
                 try:
-                    prepared = await upcoming
+                    prepared = await upcoming.popleft()
                 except Exception as exc:
                     if isinstance(exc, BrokenProcessPool):
                         imports.shutdown_pool()  # the next chunk gets fresh processes
@@ -90,8 +101,7 @@ class ImportRunner:
                     log.exception("import %s: chunk %d could not be prepared", claimed.id, seq)
                     await self._record_failure(claimed, seq, exc)
                     return True
-                if seq + 1 < claimed.chunks:
-                    upcoming = asyncio.create_task(self._prepare(claimed, seq + 1))
+                fill()
                 try:
                     async with self.db.write() as conn:
                         done = await imports.commit_chunk(
@@ -111,10 +121,11 @@ class ImportRunner:
                     return True
                 seq += 1
         finally:
-            if not upcoming.done():
-                upcoming.cancel()
+            for task in upcoming:
+                task.cancel()
+            for task in upcoming:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await upcoming
+                    await task
         async with self.db.write() as conn:
             await imports.release(conn, claimed)
         log.info("import %s: stopped; given back at chunk %d", claimed.id, seq)
