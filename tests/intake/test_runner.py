@@ -20,20 +20,25 @@ from tests import factories
 from tests.conftest import make_settings, make_tenant
 
 
+async def spool_30_orders(app: Any) -> UUID:
+    """POST /v1/imports of 30 orders for a new organisation; the queued import's id."""
+    tenant = await make_tenant(app)
+    body = b"".join(orjson.dumps(factories.order()) + b"\n" for _ in range(30))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        r = await client.post(
+            "/v1/imports",
+            content=body,
+            headers={**tenant.headers, "Content-Type": "application/x-ndjson"},
+        )
+    assert r.status_code == 202, r.text
+    return UUID(r.json()["id"])
+
+
 async def test_a_chunk_that_cannot_be_prepared_gives_the_import_back(database_url: str) -> None:
     app = create_app(make_settings(database_url, import_chunk_bytes=1024, import_processes=0))
     async with app.router.lifespan_context(app):
-        tenant = await make_tenant(app)
-        body = b"".join(orjson.dumps(factories.order()) + b"\n" for _ in range(30))
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            r = await client.post(
-                "/v1/imports",
-                content=body,
-                headers={**tenant.headers, "Content-Type": "application/x-ndjson"},
-            )
-        assert r.status_code == 202, r.text
-        import_id = UUID(r.json()["id"])
+        import_id = await spool_30_orders(app)
 
         async def row() -> Any:
             async with app.state.db.read() as conn:
@@ -72,16 +77,7 @@ async def test_the_runner_keeps_a_chunk_ahead_for_each_validation_process(
 ) -> None:
     app = create_app(make_settings(database_url, import_chunk_bytes=1024, import_processes=2))
     async with app.router.lifespan_context(app):
-        tenant = await make_tenant(app)
-        body = b"".join(orjson.dumps(factories.order()) + b"\n" for _ in range(30))
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            r = await client.post(
-                "/v1/imports",
-                content=body,
-                headers={**tenant.headers, "Content-Type": "application/x-ndjson"},
-            )
-        assert r.status_code == 202, r.text
+        import_id = await spool_30_orders(app)
 
         real = imports.prepare_elsewhere
         in_flight = peak = 0
@@ -103,8 +99,6 @@ async def test_the_runner_keeps_a_chunk_ahead_for_each_validation_process(
         assert peak == 2, "both validation processes kept busy"
         async with app.state.db.read() as conn:
             done = (
-                await conn.execute(
-                    sa.select(imports_table).where(imports_table.c.id == UUID(r.json()["id"]))
-                )
+                await conn.execute(sa.select(imports_table).where(imports_table.c.id == import_id))
             ).one()
         assert (done.status, done.created, done.chunks > 2) == ("completed", 30, True)

@@ -172,6 +172,18 @@ def minor_unit(digits: int) -> Decimal:
 _SCALE = minor_unit(MONEY_SCALE)
 
 
+def _not_a_decimal() -> PydanticCustomError:
+    return _error("invalid_money", "Not a decimal number like 55.99")
+
+
+def _too_large() -> PydanticCustomError:
+    return _error("out_of_range", "A money amount must be below 1,000,000,000,000")
+
+
+def _too_precise() -> PydanticCustomError:
+    return _error("too_many_decimals", "At most {n} decimal places", n=MONEY_SCALE)
+
+
 def _money_in(value: Any) -> Decimal:
     # JSON numbers arrive as Decimal (the body is parsed without binary floats) or int; text
     # is accepted too. A float can only come from Python callers and is refused: it is
@@ -182,15 +194,15 @@ def _money_in(value: Any) -> Decimal:
         raise _error("invalid_money", "A money amount is a decimal string or a JSON number")
     d = Decimal(value)
     if not d.is_finite():
-        raise _error("invalid_money", "Not a decimal number like 55.99")
+        raise _not_a_decimal()
     if d.is_zero():
         d = d.copy_abs()  # "-0" is 0
     if d.copy_abs() >= MONEY_LIMIT:  # copy_abs: no rounding, so no overflow on 1E+1000000
-        raise _error("out_of_range", "A money amount must be below 1,000,000,000,000")
+        raise _too_large()
     exponent = d.as_tuple().exponent
     assert isinstance(exponent, int)
     if -exponent > MONEY_SCALE and d != d.quantize(_SCALE):
-        raise _error("too_many_decimals", "At most {n} decimal places", n=MONEY_SCALE)
+        raise _too_precise()
     return d
 
 
@@ -200,13 +212,13 @@ def _money_from_text(value: str) -> Decimal:
     it has at most :data:`MONEY_SCALE` decimals."""
     m = _MONEY_TEXT.match(value)
     if m is None:
-        raise _error("invalid_money", "Not a decimal number like 55.99")
+        raise _not_a_decimal()
     whole, fraction = m.groups()
     if len(whole) > 12 and len(whole.lstrip("0")) > 12:
-        raise _error("out_of_range", "A money amount must be below 1,000,000,000,000")
+        raise _too_large()
     d = Decimal(value)
     if fraction is not None and len(fraction) > MONEY_SCALE and d != d.quantize(_SCALE):
-        raise _error("too_many_decimals", "At most {n} decimal places", n=MONEY_SCALE)
+        raise _too_precise()
     if value[0] == "-" and d.is_zero():
         d = d.copy_abs()  # "-0" is 0
     return d
