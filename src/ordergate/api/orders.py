@@ -19,7 +19,7 @@ from ordergate.errors import FieldError, ValidationFailed
 from ordergate.intake import submissions
 from ordergate.orders import service as orders
 from ordergate.orders.lifecycle import Status
-from ordergate.orders.model import OrderOut, validate_order
+from ordergate.orders.model import OrderOut, validate_order, validate_order_json
 from ordergate.orders.service import IfMatch
 from ordergate.orders.store import ListFilter, StoredOrder
 from ordergate.settings import Settings
@@ -90,9 +90,10 @@ async def create_order(
     settings: AppSettings,
     dry_run: Annotated[bool, Query(description="Validate only; store nothing")] = False,
 ) -> Response:
-    # Hot path: the body is parsed once (exact decimals) and validated once, in this request;
-    # the write joins the creates of concurrent requests (see intake.coalescer); the response
-    # is encoded once with orjson.
+    # Hot path: a valid body is validated straight from its text (validate_order_json), any
+    # other is parsed with exact decimals and validated for its errors; the write joins the
+    # creates of concurrent requests (see intake.coalescer); the response is encoded once
+    # with orjson.
     if dry_run:  # validates only: not an intake, so not in the submissions log
         _, raw = await read_json(request, settings.max_body_bytes)
         validate_order(raw)
@@ -100,7 +101,7 @@ async def create_order(
     sub = submissions.start(principal, request)
     async with submissions.recording(db, sub):
         sub.body = await read_json_body(request, settings.max_body_bytes)
-        order = validate_order(parse_json(sub.body))
+        order = validate_order_json(sub.body) or validate_order(parse_json(sub.body))
         result = await intake.create(orders.NewOrder(principal, order, sub.id), sub)
     headers = {submissions.HEADER: str(sub.id)}
     if result.outcome == "created":

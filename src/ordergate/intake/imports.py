@@ -32,7 +32,7 @@ from ordergate.intake import batch
 from ordergate.intake.tables import import_chunks, imports
 from ordergate.orders import history, service, store
 from ordergate.orders.fields import iso_utc
-from ordergate.orders.model import Order
+from ordergate.orders.model import Order, validate_order_json
 from ordergate.orders.tables import order_history
 from ordergate.tenancy.auth import Principal
 from ordergate.tenancy.service import EVENT_IDS
@@ -69,6 +69,9 @@ def count_lines(data: bytes) -> int:
 
 
 def _parse(number: int, line: bytes) -> Order | batch.EntryResult:
+    order = validate_order_json(line)
+    if order is not None:
+        return order
     try:
         raw = parse_json(line)
     except ValidationFailed as exc:  # a NUL character in a string

@@ -19,8 +19,15 @@ import email_validator
 import iso4217
 import pycountry
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, WithJsonSchema
-from pydantic_core import PydanticCustomError
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    GetCoreSchemaHandler,
+    PlainSerializer,
+    WithJsonSchema,
+)
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from ordergate.db import MONEY_SCALE
 
@@ -186,8 +193,9 @@ def _too_precise() -> PydanticCustomError:
 
 def _money_in(value: Any) -> Decimal:
     # JSON numbers arrive as Decimal (the body is parsed without binary floats) or int; text
-    # is accepted too. A float can only come from Python callers and is refused: it is
-    # already inexact.
+    # is accepted too. A float is refused: it is already inexact. It comes from Python callers,
+    # or from JSON text read by pydantic-core (model.validate_order_json), which then leaves
+    # the text to validate_order.
     if isinstance(value, str):
         return _money_from_text(value)
     if isinstance(value, bool) or not isinstance(value, Decimal | int):
@@ -363,8 +371,33 @@ def _metadata_number(v: Decimal) -> int | float:
     return f
 
 
+def _metadata_json_value(v: Any) -> Any:
+    if isinstance(v, float):
+        raise _error("inexact_number", "A number with a fraction or an exponent, read as a double")
+    return _metadata_value(v)
+
+
+class _MetadataValue:
+    """A metadata value's validation. Read straight from JSON text (``model_validate_json``,
+    see ``model.validate_order_json``) a number with a fraction or an exponent arrives as a
+    double, already rounded, so that what was sent can no longer be told: there it is refused,
+    and the text is left to ``validate_order``, which reads such numbers exactly."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return core_schema.json_or_python_schema(
+            json_schema=core_schema.no_info_after_validator_function(
+                _metadata_json_value, core_schema.any_schema()
+            ),
+            python_schema=core_schema.no_info_after_validator_function(
+                _metadata_value, core_schema.any_schema()
+            ),
+        )
+
+
 MetadataKey = Annotated[str, Field(pattern=METADATA_KEY.pattern, max_length=64)]
-MetadataValue = Annotated[Any, AfterValidator(_metadata_value)]
+MetadataValue = Annotated[Any, _MetadataValue()]
 Metadata = Annotated[
     dict[MetadataKey, MetadataValue],
     Field(max_length=METADATA_MAX_KEYS),
