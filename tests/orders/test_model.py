@@ -854,6 +854,31 @@ def test_non_http_image_url_is_invalid_url(url: str) -> None:
     assert _errors(_order(items=[_item(image_url=url)])) == [("/items/0/image_url", "invalid_url")]
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [
+        ("gtin", "12345678\n", "invalid_gtin"),
+        ("image_url", "https://example.com/a.png\n", "invalid_url"),
+        ("unit_price", "12.50\n", "invalid_money"),
+    ],
+)
+def test_a_final_newline_is_not_part_of_a_valid_value(field: str, value: str, code: str) -> None:
+    # (a pattern's $ also matches before a final newline: the whole value must match)
+    assert _errors(_order(items=[_item(**{field: value})])) == [(f"/items/0/{field}", code)]
+
+
+def test_a_final_newline_makes_an_email_invalid_not_trimmed() -> None:
+    assert _errors(_order(customer={"email": "a@example.com\n"})) == [
+        ("/customer/email", "invalid_email")
+    ]
+
+
+def test_a_final_newline_makes_a_date_invalid() -> None:
+    assert _errors(_order(promised_delivery={"date": "2024-01-01\n"})) == [
+        ("/promised_delivery/date", "invalid_date")
+    ]
+
+
 # --- the whole document ---------------------------------------------------------------------------
 
 

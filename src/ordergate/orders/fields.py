@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import re
 import zoneinfo
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -24,9 +25,11 @@ from pydantic import (
     BeforeValidator,
     Field,
     GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     PlainSerializer,
     WithJsonSchema,
 )
+from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from ordergate.db import MONEY_SCALE
@@ -34,6 +37,47 @@ from ordergate.db import MONEY_SCALE
 
 def _error(code: str, message: str, **ctx: Any) -> PydanticCustomError:
     return PydanticCustomError(code, message, ctx or None)
+
+
+# --- reading JSON text ---------------------------------------------------------------------
+#
+# JSON text is validated by one caller only, model.validate_order_json, and it leaves any
+# text with an error to validate_order. So reading JSON text, a type may first try a shortcut:
+# a schema that pydantic-core checks on its own, with no call into Python. A value that the
+# shortcut accepts is one that the type's validators accept with the same result (each
+# shortcut is checked against them in tests/orders/test_fields.py); any other value goes on to
+# the validators as usual. Python input (dicts, the careful path) never sees a shortcut.
+
+
+class JsonShortcut:
+    """``Annotated[T, ..., JsonShortcut(schema)]``: reading JSON text, ``schema`` first, then
+    T's own validation (or, when given, the ``json`` validator instead of it)."""
+
+    def __init__(self, schema: CoreSchema, *, json: Any = None) -> None:
+        self.schema, self.json = schema, json
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        careful = handler(source)
+        careful_json: CoreSchema = careful
+        if self.json is not None:
+            careful_json = core_schema.no_info_after_validator_function(
+                self.json, core_schema.any_schema()
+            )
+        return core_schema.json_or_python_schema(
+            json_schema=core_schema.union_schema([self.schema, careful_json], mode="left_to_right"),
+            python_schema=careful,
+        )
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return handler(schema["python_schema"])
+
+
+def _one_of(values: Iterable[str]) -> CoreSchema:
+    return core_schema.literal_schema(sorted(values))
 
 
 # --- code tables ---------------------------------------------------------------------------
@@ -74,7 +118,7 @@ _LOCALE = re.compile(r"^([A-Za-z]{2})[-_]([A-Za-z]{2})$")
 
 
 def _locale(value: str) -> str:
-    m = _LOCALE.match(value) if len(value) == 5 else None
+    m = _LOCALE.fullmatch(value) if len(value) == 5 else None
     if not m or not _is_language(m[1].lower()) or country_alpha2(m[2]) is None:
         raise _error("invalid_locale", "Not a locale of the form ll-CC (ISO 639-1, ISO 3166-1)")
     return f"{m[1].lower()}-{m[2].upper()}"
@@ -120,7 +164,7 @@ _SPECIAL_USE = frozenset(email_validator.SPECIAL_USE_DOMAIN_NAMES)
 
 
 def _plain_email(value: str) -> str | None:
-    m = _PLAIN_EMAIL.match(value)
+    m = _PLAIN_EMAIL.fullmatch(value)
     if (
         m is None
         or len(value) > 254
@@ -150,7 +194,7 @@ _GTIN = re.compile(r"^(?:[0-9]{8}|[0-9]{12,14})$")
 
 
 def _gtin(value: str) -> str:
-    if not _GTIN.match(value):
+    if not _GTIN.fullmatch(value):
         raise _error("invalid_gtin", "A GTIN is 8, 12, 13 or 14 digits")
     return value
 
@@ -159,7 +203,7 @@ _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 
 
 def _url(value: str) -> str:
-    if not _URL.match(value):
+    if not _URL.fullmatch(value):
         raise _error("invalid_url", "Not an absolute http(s) URL")
     return value
 
@@ -218,7 +262,7 @@ def _money_from_text(value: str) -> Decimal:
     """The common case, decided on the text: what the pattern admits is finite, below the
     limit when its whole part has at most 12 significant digits, and within the scale when
     it has at most :data:`MONEY_SCALE` decimals."""
-    m = _MONEY_TEXT.match(value)
+    m = _MONEY_TEXT.fullmatch(value)
     if m is None:
         raise _not_a_decimal()
     whole, fraction = m.groups()
@@ -240,9 +284,18 @@ def money_text(value: Decimal) -> str:
 _money_schema = WithJsonSchema(
     {"type": ["string", "number"], "pattern": _MONEY_TEXT.pattern, "examples": ["55.99"]}
 )
+# The shortcut: a non-negative amount of at most 12 digits and 4 decimals, as text, which
+# _money_in reads as Decimal(text) too (a negative amount may be "-0", which it reads as 0).
+_MONEY_TEXT_SHORTCUT = core_schema.chain_schema(
+    [
+        core_schema.str_schema(pattern=rf"^[0-9]{{1,12}}(?:\.[0-9]{{1,{MONEY_SCALE}}})?$"),
+        core_schema.decimal_schema(strict=False),
+    ]
+)
 Money = Annotated[
     Decimal,
     BeforeValidator(_money_in),
+    JsonShortcut(_MONEY_TEXT_SHORTCUT),
     PlainSerializer(money_text, return_type=str),
     _money_schema,
 ]
@@ -254,7 +307,7 @@ def _non_negative(value: Decimal) -> Decimal:
     return value
 
 
-PositiveMoney = Annotated[Money, AfterValidator(_non_negative)]
+PositiveMoney = Annotated[Money, AfterValidator(_non_negative), JsonShortcut(_MONEY_TEXT_SHORTCUT)]
 
 
 # --- times -------------------------------------------------------------------------------------
@@ -266,7 +319,7 @@ _ISO_START = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[Tt ]|$)")
 def _datetime_in(value: Any) -> Any:
     if not isinstance(value, str) or not _ISO_START.match(value):
         raise _error("invalid_datetime", "An ISO 8601 date-time string is expected")
-    if _DATE_ONLY.match(value):
+    if _DATE_ONLY.fullmatch(value):
         return value + "T00:00:00Z"  # a bare date means midnight UTC
     return value
 
@@ -295,7 +348,7 @@ Timestamp = Annotated[
 
 
 def _date_in(value: Any) -> Any:
-    if not isinstance(value, str) or not _DATE_ONLY.match(value):
+    if not isinstance(value, str) or not _DATE_ONLY.fullmatch(value):
         raise _error("invalid_date", "A date of the form YYYY-MM-DD is expected")
     return value
 
@@ -318,14 +371,28 @@ NonEmpty255 = Annotated[str, Field(min_length=1, max_length=255)]
 # Code fields have no max_length of their own: a wrong length is reported with the field's own
 # code (invalid_country, not too_long); each validator checks the length first, so a long
 # string costs nothing.
-CountryCode = Annotated[str, AfterValidator(_country)]
-LanguageCode = Annotated[str, AfterValidator(_language)]
+# The shortcuts: the codes in their normal form (a country's alpha-2, a language in lower case,
+# a currency in upper case), which the validators return as they are.
+_COUNTRIES = _one_of(str(c.alpha_2) for c in pycountry.countries)
+_LANGUAGES = _one_of(str(lang.alpha_2) for lang in pycountry.languages if hasattr(lang, "alpha_2"))
+_CURRENCIES = _one_of(c.code for c in iso4217.Currency if currency_exponent(c.code) is not None)
+_TIMEZONES = _one_of(name for name in _timezones() if len(name) <= 64)
+_GTIN_TEXT = core_schema.str_schema(pattern=_GTIN.pattern)
+# _URL's pattern for Rust's regex engine: "http" in ASCII letters only, and Python's
+# whitespace (\s and the separators U+001C to U+001F, which Rust's \s leaves out).
+_URL_TEXT = core_schema.str_schema(
+    max_length=2048,
+    pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s\x1c-\x1f/$.?#][^\s\x1c-\x1f]*$",
+)
+
+CountryCode = Annotated[str, AfterValidator(_country), JsonShortcut(_COUNTRIES)]
+LanguageCode = Annotated[str, AfterValidator(_language), JsonShortcut(_LANGUAGES)]
 Locale = Annotated[str, AfterValidator(_locale)]
-CurrencyCode = Annotated[str, AfterValidator(_currency)]
-Timezone = Annotated[str, AfterValidator(_timezone)]
+CurrencyCode = Annotated[str, AfterValidator(_currency), JsonShortcut(_CURRENCIES)]
+Timezone = Annotated[str, AfterValidator(_timezone), JsonShortcut(_TIMEZONES)]
 Email = Annotated[str, Field(max_length=320), AfterValidator(normalise_email)]
-Gtin = Annotated[str, AfterValidator(_gtin)]
-Url = Annotated[str, Field(max_length=2048), AfterValidator(_url)]
+Gtin = Annotated[str, AfterValidator(_gtin), JsonShortcut(_GTIN_TEXT)]
+Url = Annotated[str, Field(max_length=2048), AfterValidator(_url), JsonShortcut(_URL_TEXT)]
 
 
 # --- metadata ----------------------------------------------------------------------------------
@@ -372,32 +439,32 @@ def _metadata_number(v: Decimal) -> int | float:
 
 
 def _metadata_json_value(v: Any) -> Any:
+    # Read straight from JSON text (model.validate_order_json), a number with a fraction or
+    # an exponent arrives as a double, already rounded, so that what was sent can no longer be
+    # told: it is refused, and the text left to validate_order, which reads it exactly.
     if isinstance(v, float):
         raise _error("inexact_number", "A number with a fraction or an exponent, read as a double")
     return _metadata_value(v)
 
 
-class _MetadataValue:
-    """A metadata value's validation. Read straight from JSON text (``model_validate_json``,
-    see ``model.validate_order_json``) a number with a fraction or an exponent arrives as a
-    double, already rounded, so that what was sent can no longer be told: there it is refused,
-    and the text is left to ``validate_order``, which reads such numbers exactly."""
-
-    def __get_pydantic_core_schema__(
-        self, source: Any, handler: GetCoreSchemaHandler
-    ) -> CoreSchema:
-        return core_schema.json_or_python_schema(
-            json_schema=core_schema.no_info_after_validator_function(
-                _metadata_json_value, core_schema.any_schema()
-            ),
-            python_schema=core_schema.no_info_after_validator_function(
-                _metadata_value, core_schema.any_schema()
-            ),
-        )
-
+# The shortcut: what _metadata_value returns as it is (a string of at most 1,000 characters, an
+# integer a double holds exactly, a boolean, null).
+_METADATA_SHORTCUT = core_schema.union_schema(
+    [
+        core_schema.str_schema(max_length=METADATA_MAX_VALUE_CHARS, strict=True),
+        core_schema.bool_schema(strict=True),
+        core_schema.int_schema(ge=-_SAFE_INTEGER, le=_SAFE_INTEGER, strict=True),
+        core_schema.none_schema(),
+    ],
+    mode="left_to_right",
+)
 
 MetadataKey = Annotated[str, Field(pattern=METADATA_KEY.pattern, max_length=64)]
-MetadataValue = Annotated[Any, _MetadataValue()]
+MetadataValue = Annotated[
+    Any,
+    AfterValidator(_metadata_value),
+    JsonShortcut(_METADATA_SHORTCUT, json=_metadata_json_value),
+]
 Metadata = Annotated[
     dict[MetadataKey, MetadataValue],
     Field(max_length=METADATA_MAX_KEYS),
