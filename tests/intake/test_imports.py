@@ -4,6 +4,7 @@ after a crash, Idempotency-Key, limits, bounded memory, and the CLI."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import time
@@ -322,6 +323,7 @@ async def test_the_cli_imports_with_a_summary_and_exit_codes(
         assert result.exit_code == 0, result.output
         assert "created" in result.stdout
         assert "25" in result.stdout
+        assert gc.get_freeze_count() == 0  # kept out of the collector only while it ran
 
         mixed = ndjson(factories.order(), b"[1, 2", {**factories.order(), "items": []})
         result = await asyncio.to_thread(
@@ -344,6 +346,16 @@ async def test_the_cli_imports_with_a_summary_and_exit_codes(
             _cli, ["import", str(tmp_path / "missing"), "--org", trkref], database_url
         )
         assert result.exit_code == 1
+
+
+async def test_a_validation_process_keeps_its_start_up_out_of_the_collector() -> None:
+    try:
+        assert await imports.prepare_elsewhere(b"", 1, 1) == []
+        assert imports._pool is not None
+        frozen = await asyncio.wrap_future(imports._pool.submit(gc.get_freeze_count))
+        assert frozen > 10_000  # the modules, classes and schemas of ordergate and its libraries
+    finally:
+        imports.shutdown_pool()
 
 
 def test_lines_are_split_on_newlines_and_numbered_from_one() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import datetime as dt
+import gc
 import time
 from collections.abc import Iterator
 from typing import Any, BinaryIO
@@ -88,8 +89,12 @@ async def run(
                     }
                 ],
             )
+        # What is alive now stays out of the collector's passes while the import runs
+        # (imports.keep_out_of_gc), and goes back to it after.
+        imports.keep_out_of_gc()
         return await _run(database, settings, principal, import_id, stream, size, mode, quiet)
     finally:
+        gc.unfreeze()
         imports.shutdown_pool()
         await database.dispose()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import datetime as dt
+import gc
 import multiprocessing
 import signal
 from collections.abc import Iterator
@@ -163,18 +164,29 @@ async def prepare_elsewhere(data: bytes, first_line: int, processes: int) -> Pre
         # spawn: a clean interpreter, safe whatever threads and loops this process has
         context = multiprocessing.get_context("spawn")
         _pool = concurrent.futures.ProcessPoolExecutor(
-            processes, mp_context=context, initializer=_ignore_stop_signals
+            processes, mp_context=context, initializer=_start_validation_process
         )
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(_pool, prepare, data, first_line)
 
 
-def _ignore_stop_signals() -> None:
+def _start_validation_process() -> None:
     """In a validation process: SIGINT and SIGTERM sent to the whole process group (Ctrl-C,
     systemd's default stop) are for the parent, which finishes its chunk and then shuts the
-    pool down. A child that died of them would break the pool under the chunk being validated."""
+    pool down. A child that died of them would break the pool under the chunk being validated.
+    Its modules are loaded by now: see :func:`keep_out_of_gc`."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    keep_out_of_gc()
+
+
+def keep_out_of_gc() -> None:
+    """Leave the objects alive now (modules, classes, schemas: a process's start-up) out of
+    the cyclic garbage collector's passes. A chunk makes tens of thousands of tuples, each
+    batch of which starts a pass, and the oldest generation's passes walked every object of
+    the start-up each time: a sixth of the writer's work per order, and a third of the time
+    to unpickle a prepared chunk. The objects stay alive as they were (``gc.freeze``)."""
+    gc.freeze()
 
 
 def shutdown_pool() -> None:
