@@ -146,6 +146,19 @@ def test_an_order_breaking_a_rule_is_left_to_the_careful_path() -> None:
 
 
 def test_text_that_is_not_an_order_is_left_to_the_careful_path() -> None:
-    for text in (b"[]", b'"x"', b"{", b"\xff\xfe", b'{"order_ref": "\\ud800"}'):
+    lone_surrogate = orjson.dumps(factories.full_order()).replace(
+        b'"Example Shop"', b'"Ex\\ud800ample"'
+    )
+    assert b"\\ud800" in lone_surrogate
+    for text in (b"[]", b'"x"', b"{", b"\xff\xfe", lone_surrogate):
         assert validate_order_json(text) is None
         assert not isinstance(_careful(text), Order)
+
+
+def test_escaped_surrogate_pairs_are_read_as_the_careful_path_reads_them() -> None:
+    text = orjson.dumps(factories.full_order()).replace(
+        b'"Example Shop"', b'"Ex\\ud83d\\ude00ample"'
+    )
+    fast = _agrees(text)
+    assert fast is not None
+    assert fast.source == "Ex\U0001f600ample"

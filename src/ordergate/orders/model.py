@@ -298,11 +298,11 @@ def validate_order(data: Any, *, now: dt.datetime | None = None) -> Order:
 
 def validate_order_json(text: bytes) -> Order | None:
     """``validate_order(parse_json(text))`` for a JSON text holding a valid order, validated
-    straight from the text (no Python objects made for the JSON in between: about a sixth
+    straight from the text (no Python objects made for the JSON in between: about an eighth
     less work per order); None for any other text, which the caller then reads the careful
     way, for its errors or for what this path cannot read exactly.
 
-    The two paths agree wherever this one answers (tests/orders/test_model.py): the JSON text
+    The two paths agree wherever this one answers (tests/orders/test_json_path.py): the text
     reaches the same validators as the same strings, booleans and integers; what pydantic-core
     would read differently is refused here and read by the careful path instead: numbers with
     a fraction or an exponent (doubles here, exact decimals there; money and metadata refuse
