@@ -81,7 +81,7 @@ async def stored_refs(app: FastAPI, tenant: Tenant) -> list[str]:
         return sorted(r[0] for r in rows)
 
 
-async def test_an_import_gives_exact_counts_and_line_numbers(database_url: str) -> None:
+async def test_an_import_gives_exact_counts_and_line_numbers(own_database: str) -> None:
     good = [factories.order(ref=f"IMP-{i}") for i in range(40)]
     body = ndjson(
         *good[:10],
@@ -93,7 +93,7 @@ async def test_an_import_gives_exact_counts_and_line_numbers(database_url: str) 
         {**good[1], "currency": "EUR"},  # line 25: line 2's ref, other content
         *good[20:],
     )
-    async with api(database_url) as (app, client, tenant):
+    async with api(own_database) as (app, client, tenant):
         r = await client.post("/v1/imports", content=body, headers={**tenant.headers, **NDJSON})
         assert r.status_code == 202, r.text
         started = r.json()
@@ -137,10 +137,10 @@ async def test_an_import_gives_exact_counts_and_line_numbers(database_url: str) 
         assert order["submitted_via"] == "import"
 
 
-async def test_upsert_applies_lines_in_order_across_chunks(database_url: str) -> None:
+async def test_upsert_applies_lines_in_order_across_chunks(own_database: str) -> None:
     base = factories.order(ref="UP-1")
     lines = [base, *(factories.order() for _ in range(30)), {**base, "currency": "EUR"}, base]
-    async with api(database_url) as (app, client, tenant):
+    async with api(own_database) as (app, client, tenant):
         for body, mode in (
             (ndjson(*lines), "upsert"),
             (ndjson(base, {**base, "currency": "USD"}), "upsert"),
@@ -159,11 +159,11 @@ async def test_upsert_applies_lines_in_order_across_chunks(database_url: str) ->
 
 
 async def test_an_import_that_crashes_mid_chunk_resumes_without_repeats(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
+    own_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lines = [factories.order(ref=f"RES-{i:03}") for i in range(60)]
     body = ndjson(*lines)
-    async with api(database_url, import_lease_seconds=0.3) as (app, client, tenant):
+    async with api(own_database, import_lease_seconds=0.3) as (app, client, tenant):
         r = await client.post("/v1/imports", content=body, headers={**tenant.headers, **NDJSON})
         url = r.json()["status_url"]
         import_id = r.json()["id"]
@@ -182,7 +182,7 @@ async def test_an_import_that_crashes_mid_chunk_resumes_without_repeats(
 
         monkeypatch.setattr(imports, "write_lines", dying_write)
         runner = ImportRunner(app.state.db, app.state.settings)
-        while await runner.run_one():  # this import (and any other test's queued ones)
+        while await runner.run_one():  # the only import on this database
             if (await client.get(url, headers=tenant.headers)).json()["failure"]:
                 break
         monkeypatch.setattr(imports, "write_lines", real_write)
@@ -230,15 +230,14 @@ async def test_a_line_longer_than_one_order_may_be_is_413(database_url: str) -> 
         assert "Line 2 is longer than 2048 bytes" in r.json()["detail"]
 
 
-async def test_the_runner_leaves_cli_imports_alone(database_url: str) -> None:
-    async with api(database_url) as (app, client, tenant):
+async def test_the_runner_leaves_cli_imports_alone(own_database: str) -> None:
+    async with api(own_database) as (app, client, tenant):
         async with app.state.db.write() as conn:
             cli_import = await imports.create(
                 conn, tenant.principal, mode="create", source="cli", status="running"
             )
         runner = ImportRunner(app.state.db, app.state.settings)
-        while await runner.run_one():  # other tests' imports on this database, if any
-            pass
+        assert not await runner.run_one(), "the CLI import is left alone"
         async with app.state.db.read() as conn:
             row = await imports.get_row(conn, tenant.org.id, cli_import)
         assert (row.status, row.lease_token, row.next_chunk) == ("running", None, 0)
@@ -364,9 +363,9 @@ def test_lines_are_split_on_newlines_and_numbered_from_one() -> None:
 
 
 async def test_an_import_whose_chunk_keeps_failing_ends_failed(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
+    own_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with api(database_url) as (app, client, tenant):
+    async with api(own_database) as (app, client, tenant):
         r = await client.post(
             "/v1/imports",
             content=ndjson(*(factories.order() for _ in range(10))),

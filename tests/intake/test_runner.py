@@ -35,8 +35,8 @@ async def spool_30_orders(app: Any) -> UUID:
     return UUID(r.json()["id"])
 
 
-async def test_a_chunk_that_cannot_be_prepared_gives_the_import_back(database_url: str) -> None:
-    app = create_app(make_settings(database_url, import_chunk_bytes=1024, import_processes=0))
+async def test_a_chunk_that_cannot_be_prepared_gives_the_import_back(own_database: str) -> None:
+    app = create_app(make_settings(own_database, import_chunk_bytes=1024, import_processes=0))
     async with app.router.lifespan_context(app):
         import_id = await spool_30_orders(app)
 
@@ -73,9 +73,9 @@ async def test_a_chunk_that_cannot_be_prepared_gives_the_import_back(database_ur
 
 
 async def test_the_runner_keeps_a_chunk_ahead_for_each_validation_process(
-    database_url: str, monkeypatch: Any
+    own_database: str, monkeypatch: Any
 ) -> None:
-    app = create_app(make_settings(database_url, import_chunk_bytes=1024, import_processes=2))
+    app = create_app(make_settings(own_database, import_chunk_bytes=1024, import_processes=2))
     async with app.router.lifespan_context(app):
         import_id = await spool_30_orders(app)
 

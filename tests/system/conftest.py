@@ -1,9 +1,5 @@
 """System tests: ``ordergate serve`` and ``ordergate worker`` as real processes on loopback.
 
-Each test gets a database of its own (the dispatcher tests' fixtures: a copy of a migrated
-template), because a worker serves every organisation in its database.
+Each test gets a database of its own (``own_database``, tests/conftest.py), because a worker
+serves every organisation in its database.
 """
-
-from tests.events.conftest import own_database, own_postgres, template_databases
-
-__all__ = ["own_database", "own_postgres", "template_databases"]
