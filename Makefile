@@ -2,26 +2,51 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+UV := $(BIN)/uv
+UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
+# The lock files: every package, pinned with its hashes, for Python 3.11 and later on any platform.
+# `make lock` brings them in line with pyproject.toml, `make lock-upgrade` takes the newest releases.
+RUN_LOCK := requirements/run.txt
+DEV_LOCK := requirements/dev.txt
+COMPILE := $(UV) pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
+	--quiet --custom-compile-command "make lock"
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-sqlite lint fmt bench clean chromium
+.PHONY: help run test test-fast test-sqlite lint fmt bench clean chromium lock lock-upgrade lock-check
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(BIN)/python:
+$(UV):
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet uv==$(UV_VERSION)
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+# Exactly the locked versions (hashes checked), then ordergate itself without dependencies.
+$(STAMP): $(RUN_LOCK) pyproject.toml | $(UV)
+	$(UV) pip install --quiet --python $(BIN)/python --require-hashes -r $(RUN_LOCK)
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $@
 
-$(DEV_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(DEV_STAMP): $(DEV_LOCK) pyproject.toml | $(UV)
+	$(UV) pip install --quiet --python $(BIN)/python --require-hashes -r $(DEV_LOCK)
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $@ $(STAMP)
+
+lock: | $(UV) ## Pin every dependency with hashes (requirements/*.txt) as pyproject.toml asks, keeping current pins
+	$(COMPILE) -o $(RUN_LOCK)
+	$(COMPILE) --extra dev -o $(DEV_LOCK)
+
+lock-upgrade: | $(UV) ## Refresh the lock files to the newest releases pyproject.toml allows
+	$(COMPILE) --upgrade -o $(RUN_LOCK)
+	$(COMPILE) --upgrade --extra dev -o $(DEV_LOCK)
+
+lock-check: | $(UV) ## Fail if the lock files do not match pyproject.toml (CI runs it)
+	@tmp=$$(mktemp -d) && cp $(RUN_LOCK) $(DEV_LOCK) $$tmp/ && \
+	$(COMPILE) -o $$tmp/run.txt && $(COMPILE) --extra dev -o $$tmp/dev.txt && \
+	diff -u $(RUN_LOCK) $$tmp/run.txt && diff -u $(DEV_LOCK) $$tmp/dev.txt && rm -r $$tmp || \
+	{ echo "the lock files are stale: run make lock and commit requirements/" >&2; exit 1; }
 
 run: $(STAMP) ## Install, migrate, create the demo organisation on a fresh database, serve on :8000
 	$(BIN)/ordergate serve --demo
@@ -34,6 +59,9 @@ chromium: ## Install Debian's chromium for the console's browser tests, when mis
 
 test-sqlite: $(DEV_STAMP) chromium ## Run the suite on SQLite only
 	ORDERGATE_TEST_POSTGRES=off $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(DEV_STAMP) ## The inner loop: SQLite only, no real server processes or browser, stop at the first failure
+	ORDERGATE_TEST_POSTGRES=off $(BIN)/python -m pytest -x -q -m "not slow and not browser" $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP) ## ruff and mypy (strict)
 	$(BIN)/ruff check .

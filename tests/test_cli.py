@@ -156,7 +156,7 @@ def test_serve_demo_on_a_fresh_database_prints_a_working_curl_example(
         assert order["status"] == "unfulfilled"
     finally:
         proc.terminate()
-        proc.wait(timeout=15)
+        proc.wait(timeout=30)
 
     # a second start on the same database does not create another organisation
     org_list = _run(["org", "list", "--json"], cli_env, tmp_path)

@@ -123,7 +123,7 @@ async def test_a_cancelled_request_leaves_nothing_and_blocks_nobody(sqlite_db: D
     queued.cancel()
     slow_task.cancel()
     await asyncio.gather(slow_task, queued, return_exceptions=True)
-    await asyncio.wait_for(later, 5)
+    await asyncio.wait_for(later, 30)
     assert await _names(sqlite_db, org) == {"later"}
 
 

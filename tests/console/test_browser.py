@@ -54,7 +54,7 @@ async def _sign_in(page: Any, server: Server, token: str) -> None:
     await page.get_by_role("heading", name="Dashboard").wait_for()
 
 
-async def _reload_until(page: Any, text: str, within: float = 15) -> None:
+async def _reload_until(page: Any, text: str, within: float = 30) -> None:
     deadline = asyncio.get_running_loop().time() + within
     while await page.get_by_text(text).count() == 0:
         if asyncio.get_running_loop().time() > deadline:

@@ -48,7 +48,7 @@ def fast_settings(url: str, **overrides: Any) -> Settings:
     return make_settings(url, **{**FAST, **overrides})
 
 
-async def eventually(check: Callable[[], Any], within: float = 10, what: str = "") -> Any:
+async def eventually(check: Callable[[], Any], within: float = 30, what: str = "") -> Any:
     deadline = time.monotonic() + within
     while True:
         result = check()
@@ -332,7 +332,7 @@ async def test_a_killed_workers_lease_is_taken_over(own_postgres: str) -> None:
                 await eventually(lambda: receiver.requests, within=30, what="worker's attempt")
             finally:
                 worker.send_signal(signal.SIGKILL)
-                worker.wait(10)
+                worker.wait(30)
                 assert worker.stderr is not None
                 worker.stderr.close()
 

@@ -154,7 +154,7 @@ async def make_key(database_url: str, trkref: str | None = None) -> Key:
     return Key(new.key_id, new.token, new.organisation.id)
 
 
-async def eventually(check: Callable[[], Any], within: float = 20, what: str = "") -> Any:
+async def eventually(check: Callable[[], Any], within: float = 30, what: str = "") -> Any:
     deadline = time.monotonic() + within
     while True:
         result = check()

@@ -99,8 +99,8 @@ async def test_every_acknowledged_order_survives_sigkill_whole(
             assert not any(t.done() for t in tasks), [t.exception() for t in tasks if t.done()]
             await asyncio.sleep(0.01)
         server.signal(signal.SIGKILL)
-        server.exited_within(10)
-        await asyncio.wait_for(asyncio.gather(*tasks), 15)
+        server.exited_within(30)
+        await asyncio.wait_for(asyncio.gather(*tasks), 60)
     assert load.unanswered >= 1, "the kill came between requests, not during them"
     acknowledged = dict(load.acknowledged)
 

@@ -94,7 +94,7 @@ async def delivered_elsewhere(db: Database, database_url: str, ids: set[str]) ->
         try:
             await eventually(
                 lambda: ids <= {r.webhook_id for r in receiver.succeeded()},
-                within=5,
+                within=30,  # well inside the 60 s lease the stopped dispatcher held
                 what="the given-back deliveries",
             )
         finally:
@@ -138,13 +138,13 @@ async def test_sigterm_lets_a_slow_request_finish_and_gives_deliveries_back(
                 "Content-Length": str(len(data)),
             }
             slow = asyncio.create_task(client.post("/v1/orders", content=slowly(), headers=headers))
-            await asyncio.wait_for(sent_half.wait(), 10)
+            await asyncio.wait_for(sent_half.wait(), 30)
             await asyncio.sleep(0.3)  # the request has reached a worker process
             server.signal(signal.SIGTERM)
             stopped_at = time.monotonic()
             await asyncio.sleep(0.5)  # the server is shutting down; the request still arrives
             go_on.set()
-            r = await asyncio.wait_for(slow, 15)
+            r = await asyncio.wait_for(slow, 60)
             assert r.status_code == 201, r.text
             assert [i["sku"] for i in r.json()["items"]] == [f"SLOW-1-SKU-{i}" for i in range(4)]
 
